@@ -1,0 +1,289 @@
+// The edgeway binary: one subcommand per role. Each does little more than read its options,
+// build the library objects and wait for a signal.
+#include "app/webbridge_demo.hpp"
+#include "common/log.hpp"
+#include "proxy/proxy.hpp"
+#include "tls/tls.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace edgeway;
+namespace fs = std::filesystem;
+
+constexpr int kExitUsage = 2;
+
+constexpr const char* kUsage = R"(usage: edgeway <command> [options]
+
+Commands:
+  edge --config FILE     run the edge (DMZ): TLS for browsers, redirect, link listener
+  core --config FILE     run the core (inside): dials the edges, forwards to the web bridge
+  demo [options]         edge + core + demo web bridge on localhost, in one process
+  webbridge-demo [opts]  the demo web bridge alone
+  pki --dir DIR [--host NAME]...
+                         create a lab PKI (CA, edge, link, core and web bridge certificates)
+
+Run 'edgeway <command> --help' for a command's options.
+)";
+
+constexpr const char* kEdgeUsage = R"(usage: edgeway edge --config FILE
+
+Runs the edge. FILE is JSON (comments allowed); see packaging/edge.example.json.
+A bad file or field stops start-up with a message naming both, and exit code 2.
+)";
+
+constexpr const char* kCoreUsage = R"(usage: edgeway core --config FILE
+
+Runs the core. FILE is JSON (comments allowed); see packaging/core.example.json.
+A bad file or field stops start-up with a message naming both, and exit code 2.
+)";
+
+constexpr const char* kDemoUsage = R"(usage: edgeway demo [--state-dir DIR] [--https-port P] [--http-port P]
+                   [--link-port P] [--webbridge-port P] [--log-level LEVEL]
+
+Runs the demo appliance on 127.0.0.1: an edge, a core and the demo web bridge. Certificates
+are created in the state directory (default ./demo-state) on first run and kept after.
+Ports default to 8443 (https), 8080 (redirect), 7443 (link) and 9443 (web bridge); 0 picks a
+free port. Prints the join URL; open it in a browser (trust DIR/ca.pem, or accept the warning).
+)";
+
+constexpr const char* kPkiUsage = R"(usage: edgeway pki --dir DIR [--host NAME]...
+
+Creates what is missing of a lab PKI in DIR: ca.pem, edge.pem (localhost, 127.0.0.1 and each
+--host), link.pem, core.pem and webbridge.pem, each with its .key. For labs and tests only.
+)";
+
+bool wants_help(const std::vector<std::string>& args) {
+    for (const auto& a : args)
+        if (a == "--help" || a == "-h") return true;
+    return false;
+}
+
+// Options as --name VALUE pairs; returns false (after a message) on anything else.
+bool parse_pairs(const std::vector<std::string>& args, const std::vector<std::string>& known,
+                 std::vector<std::pair<std::string, std::string>>& out) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if (std::find(known.begin(), known.end(), args[i]) == known.end()) {
+            std::cerr << "edgeway: unknown option " << args[i] << "\n";
+            return false;
+        }
+        if (i + 1 >= args.size()) {
+            std::cerr << "edgeway: " << args[i] << " needs a value\n";
+            return false;
+        }
+        out.emplace_back(args[i], args[i + 1]);
+        ++i;
+    }
+    return true;
+}
+
+void wait_for_signal() {
+    boost::asio::io_context io;
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([](const boost::system::error_code&, int) {});
+    io.run();
+}
+
+int run_edge(const std::vector<std::string>& args) {
+    if (wants_help(args)) return std::cout << kEdgeUsage, 0;
+    std::vector<std::pair<std::string, std::string>> options;
+    if (!parse_pairs(args, {"--config"}, options) || options.empty()) {
+        std::cerr << kEdgeUsage;
+        return kExitUsage;
+    }
+    proxy::EdgeConfig config;
+    try {
+        config = proxy::load_edge_config(options.back().second);
+    } catch (const proxy::ConfigError& e) {
+        std::cerr << "edgeway: " << e.what() << "\n";
+        return kExitUsage;
+    }
+    Logger log("edge", config.log_level);
+    proxy::Edge edge(std::move(config), log);
+    try {
+        edge.start();
+    } catch (const std::exception& e) {
+        log.error("cannot start: {}", e.what());
+        return 1;
+    }
+    wait_for_signal();
+    log.info("stopping");
+    edge.stop();
+    return 0;
+}
+
+int run_core(const std::vector<std::string>& args) {
+    if (wants_help(args)) return std::cout << kCoreUsage, 0;
+    std::vector<std::pair<std::string, std::string>> options;
+    if (!parse_pairs(args, {"--config"}, options) || options.empty()) {
+        std::cerr << kCoreUsage;
+        return kExitUsage;
+    }
+    proxy::CoreConfig config;
+    try {
+        config = proxy::load_core_config(options.back().second);
+    } catch (const proxy::ConfigError& e) {
+        std::cerr << "edgeway: " << e.what() << "\n";
+        return kExitUsage;
+    }
+    Logger log("core", config.log_level);
+    proxy::Core core(std::move(config), log);
+    try {
+        core.start();
+    } catch (const std::exception& e) {
+        log.error("cannot start: {}", e.what());
+        return 1;
+    }
+    wait_for_signal();
+    log.info("stopping");
+    core.stop();
+    return 0;
+}
+
+int run_pki(const std::vector<std::string>& args) {
+    if (wants_help(args)) return std::cout << kPkiUsage, 0;
+    std::vector<std::pair<std::string, std::string>> options;
+    if (!parse_pairs(args, {"--dir", "--host"}, options)) return kExitUsage;
+    fs::path dir;
+    std::vector<std::string> hosts;
+    for (const auto& [name, value] : options) (name == "--dir" ? dir : fs::path()) = value;
+    for (const auto& [name, value] : options)
+        if (name == "--host") hosts.push_back(value);
+    if (dir.empty()) {
+        std::cerr << kPkiUsage;
+        return kExitUsage;
+    }
+    try {
+        tls::ensure_lab_pki(dir, hosts);
+    } catch (const std::exception& e) {
+        std::cerr << "edgeway: " << e.what() << "\n";
+        return 1;
+    }
+    std::cout << "lab PKI in " << dir.string() << "\n";
+    return 0;
+}
+
+bool parse_port(const std::string& text, std::uint16_t& port) {
+    if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos)
+        return false;
+    const unsigned long value = std::stoul(text);
+    if (value > 65535) return false;
+    port = static_cast<std::uint16_t>(value);
+    return true;
+}
+
+int run_demo(const std::vector<std::string>& args) {
+    if (wants_help(args)) return std::cout << kDemoUsage, 0;
+    std::vector<std::pair<std::string, std::string>> options;
+    if (!parse_pairs(args,
+                     {"--state-dir", "--https-port", "--http-port", "--link-port",
+                      "--webbridge-port", "--log-level"},
+                     options))
+        return kExitUsage;
+    fs::path state = "demo-state";
+    std::uint16_t https = 8443, http = 8080, link = 7443, webbridge = 9443;
+    LogLevel level = LogLevel::info;
+    for (const auto& [name, value] : options) {
+        bool ok = true;
+        if (name == "--state-dir") state = value;
+        else if (name == "--https-port") ok = parse_port(value, https);
+        else if (name == "--http-port") ok = parse_port(value, http);
+        else if (name == "--link-port") ok = parse_port(value, link);
+        else if (name == "--webbridge-port") ok = parse_port(value, webbridge);
+        else if (name == "--log-level") ok = parse_log_level(value, level);
+        if (!ok) {
+            std::cerr << "edgeway: " << name << ": invalid value " << value << "\n";
+            return kExitUsage;
+        }
+    }
+    Logger edge_log("edge", level), core_log("core", level), bridge_log("webbridge-demo", level);
+    try {
+        const auto pki = tls::ensure_lab_pki(state / "pki", {});
+
+        boost::asio::io_context bridge_io;
+        demo::WebBridge bridge(bridge_io,
+                               {fmt::format("127.0.0.1:{}", webbridge), pki.webbridge_cert(),
+                                pki.webbridge_key()},
+                               bridge_log);
+        bridge.start();
+        std::thread bridge_thread([&] { bridge_io.run(); });
+
+        proxy::EdgeConfig edge_config;
+        edge_config.source = "(demo)";
+        edge_config.log_level = level;
+        edge_config.listen_https = fmt::format("127.0.0.1:{}", https);
+        edge_config.listen_http_redirect = fmt::format("127.0.0.1:{}", http);
+        edge_config.listen_link = fmt::format("127.0.0.1:{}", link);
+        edge_config.certificate = pki.edge_cert();
+        edge_config.private_key = pki.edge_key();
+        edge_config.link_certificate = pki.link_cert();
+        edge_config.link_private_key = pki.link_key();
+        edge_config.link_client_ca = pki.ca_cert();
+        edge_config.join_hosts = {"localhost", "127.0.0.1"};
+        proxy::Edge edge(edge_config, edge_log);
+        edge.start();
+
+        proxy::CoreConfig core_config;
+        core_config.source = "(demo)";
+        core_config.log_level = level;
+        core_config.join_url = "https://localhost/";
+        core_config.join_host = "localhost";
+        core_config.edges = {{fmt::format("127.0.0.1:{}", edge.link_port()), "localhost"}};
+        core_config.link_certificate = pki.core_cert();
+        core_config.link_private_key = pki.core_key();
+        core_config.edge_ca = pki.ca_cert();
+        core_config.webbridge_ca = pki.ca_cert();
+        core_config.resolve["localhost"] =
+            fmt::format("127.0.0.1:{}", bridge.local_endpoint().port());
+        proxy::Core core(core_config, core_log);
+        core.start();
+
+        std::cout << "Edgeway demo appliance is running.\n"
+                  << "Join URL: https://localhost:" << edge.https_port() << "/\n"
+                  << "  (certificates in " << (state / "pki").string()
+                  << "; trust ca.pem there, or accept the browser's warning)\n"
+                  << "Press Ctrl+C to stop.\n"
+                  << std::flush;
+        wait_for_signal();
+        core.stop();
+        edge.stop();
+        bridge.stop();
+        bridge_io.stop();
+        bridge_thread.join();
+    } catch (const std::exception& e) {
+        std::cerr << "edgeway demo: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN);
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::cout << kUsage;
+        return args.empty() ? kExitUsage : 0;
+    }
+    const std::string command = args[0];
+    args.erase(args.begin());
+    if (command == "edge") return run_edge(args);
+    if (command == "core") return run_core(args);
+    if (command == "demo") return run_demo(args);
+    if (command == "webbridge-demo") return demo::webbridge_demo_main(args);
+    if (command == "pki") return run_pki(args);
+    std::cerr << "edgeway: unknown command '" << command << "'\n" << kUsage;
+    return kExitUsage;
+}

@@ -1,0 +1,312 @@
+// Reading the edge and core configuration files. Every error names the file, the field (as a
+// dotted path) and what was expected; unknown fields are errors too, since a typo in a field
+// name would otherwise silently leave a default in place.
+#include "proxy/proxy.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace edgeway::proxy {
+namespace {
+
+using json = nlohmann::json;
+
+// Walks one JSON object, remembering which fields were read so the rest can be reported.
+class Fields {
+public:
+    Fields(const json& object, std::string path, const std::filesystem::path& file)
+        : object_(object), path_(std::move(path)), file_(file) {
+        if (!object_.is_object()) fail(path_.empty() ? "(top level)" : path_, "an object");
+    }
+
+    [[noreturn]] void fail(const std::string& field, const std::string& expected) const {
+        throw ConfigError(file_.string() + ": field \"" + field + "\": expected " + expected);
+    }
+
+    const json* find(const std::string& name) {
+        seen_.insert(name);
+        auto it = object_.find(name);
+        return it == object_.end() || it->is_null() ? nullptr : &*it;
+    }
+
+    std::string name(const std::string& field) const {
+        return path_.empty() ? field : path_ + "." + field;
+    }
+
+    void text(const std::string& field, std::string& out, bool required = false) {
+        if (const json* v = find(field)) {
+            if (!v->is_string()) fail(name(field), "a string");
+            out = v->get<std::string>();
+        } else if (required) {
+            fail(name(field), "a string (required)");
+        }
+    }
+
+    void path(const std::string& field, std::filesystem::path& out, bool required) {
+        std::string value;
+        text(field, value, required);
+        if (value.empty()) {
+            if (required) fail(name(field), "a file path (required)");
+            return;
+        }
+        std::filesystem::path p(value);
+        out = p.is_absolute() ? p : file_.parent_path() / p;
+    }
+
+    template <typename Int>
+    void integer(const std::string& field, Int& out, std::uint64_t min, std::uint64_t max) {
+        if (const json* v = find(field)) {
+            if (!v->is_number_integer() || v->get<std::int64_t>() < 0 ||
+                v->get<std::uint64_t>() < min || v->get<std::uint64_t>() > max)
+                fail(name(field),
+                     "an integer from " + std::to_string(min) + " to " + std::to_string(max));
+            out = static_cast<Int>(v->get<std::uint64_t>());
+        }
+    }
+
+    void millis(const std::string& field, Millis& out, std::uint64_t min = 1,
+                std::uint64_t max = 24ull * 3600 * 1000) {
+        std::uint64_t value = static_cast<std::uint64_t>(out.count());
+        integer(field, value, min, max);
+        out = Millis(value);
+    }
+
+    void boolean(const std::string& field, bool& out) {
+        if (const json* v = find(field)) {
+            if (!v->is_boolean()) fail(name(field), "true or false");
+            out = v->get<bool>();
+        }
+    }
+
+    void log_level(LogLevel& out) {
+        std::string value;
+        text("log_level", value);
+        if (!value.empty() && !parse_log_level(value, out))
+            fail(name("log_level"), "one of debug, info, warn, error");
+    }
+
+    std::vector<std::string> strings(const std::string& field) {
+        std::vector<std::string> out;
+        if (const json* v = find(field)) {
+            if (!v->is_array()) fail(name(field), "an array of strings");
+            for (const auto& item : *v) {
+                if (!item.is_string() || item.get<std::string>().empty())
+                    fail(name(field), "an array of non-empty strings");
+                out.push_back(item.get<std::string>());
+            }
+        }
+        return out;
+    }
+
+    // A nested object, or an empty one when the field is absent.
+    Fields object(const std::string& field) {
+        static const json empty = json::object();
+        const json* v = find(field);
+        return Fields(v ? *v : empty, name(field), file_);
+    }
+
+    // Call last: any field not read is an error.
+    void no_others() const {
+        for (auto it = object_.begin(); it != object_.end(); ++it)
+            if (!seen_.count(it.key())) fail(name(it.key()), "no such field (unknown field)");
+    }
+
+    const json& raw() const { return object_; }
+    const std::filesystem::path& file() const { return file_; }
+
+private:
+    const json& object_;
+    std::string path_;
+    const std::filesystem::path& file_;
+    std::set<std::string> seen_;
+};
+
+json parse_file(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    if (!in) throw ConfigError(file.string() + ": cannot open the configuration file");
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+        return json::parse(text.str(), nullptr, true, /*ignore_comments=*/true);
+    } catch (const json::parse_error& e) {
+        // nlohmann reports "at line L, column C"; keep that, drop its exception prefix.
+        std::string what = e.what();
+        const auto pos = what.find("] ");
+        throw ConfigError(file.string() + ": not valid JSON: " +
+                          (pos == std::string::npos ? what : what.substr(pos + 2)));
+    }
+}
+
+// "host:port" or "[v6]:port" with a port from 0 to 65535.
+void check_address(Fields& fields, const std::string& field, const std::string& value,
+                   bool allow_empty) {
+    if (value.empty() && allow_empty) return;
+    const auto colon = value.rfind(':');
+    bool ok = colon != std::string::npos && colon > 0 && colon + 1 < value.size();
+    if (ok) {
+        const std::string port = value.substr(colon + 1);
+        ok = port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos &&
+             std::stoul(port) <= 65535;
+    }
+    if (!ok) fields.fail(fields.name(field), "an address as host:port (for example 0.0.0.0:443)");
+}
+
+void read_link_timing(Fields fields, LinkTiming& timing, bool dialler) {
+    fields.millis("ping_interval_ms", timing.ping_interval, 100, 60000);
+    fields.millis("dead_after_ms", timing.dead_after, 200, 300000);
+    if (dialler) {
+        fields.millis("reconnect_min_ms", timing.reconnect_min, 10, 600000);
+        fields.millis("reconnect_max_ms", timing.reconnect_max, 10, 3600000);
+        if (timing.reconnect_max < timing.reconnect_min)
+            fields.fail(fields.name("reconnect_max_ms"), "a value not below reconnect_min_ms");
+    }
+    if (timing.dead_after <= timing.ping_interval)
+        fields.fail(fields.name("dead_after_ms"), "a value above ping_interval_ms");
+    fields.no_others();
+}
+
+}  // namespace
+
+EdgeConfig load_edge_config(const std::filesystem::path& file) {
+    const json doc = parse_file(file);
+    EdgeConfig config;
+    config.source = file;
+    Fields top(doc, "", file);
+    top.log_level(config.log_level);
+    top.integer("workers", config.workers, 1, 64);
+
+    Fields listen = top.object("listen");
+    listen.text("https", config.listen_https);
+    check_address(listen, "https", config.listen_https, false);
+    listen.text("http_redirect", config.listen_http_redirect);
+    check_address(listen, "http_redirect", config.listen_http_redirect, true);
+    listen.text("link", config.listen_link);
+    check_address(listen, "link", config.listen_link, false);
+    listen.no_others();
+
+    if (top.find("public_https_port")) {
+        std::uint16_t port = 443;
+        top.integer("public_https_port", port, 1, 65535);
+        config.public_https_port = port;
+    }
+
+    Fields tls = top.object("tls");
+    tls.path("certificate", config.certificate, true);
+    tls.path("private_key", config.private_key, true);
+    tls.no_others();
+
+    Fields link_tls = top.object("link_tls");
+    link_tls.path("certificate", config.link_certificate, true);
+    link_tls.path("private_key", config.link_private_key, true);
+    link_tls.path("client_ca", config.link_client_ca, true);
+    link_tls.no_others();
+
+    config.join_hosts = top.strings("join_hosts");
+    if (config.join_hosts.empty())
+        top.fail("join_hosts", "at least one host name (the join URL's host)");
+
+    Fields limits = top.object("limits");
+    limits.integer("max_header_bytes", config.limits.max_header_bytes, 1024, 1024 * 1024);
+    limits.integer("max_body_bytes", config.limits.max_body_bytes, 0,
+                   std::uint64_t{1} << 50);
+    limits.millis("header_timeout_ms", config.limits.header_timeout, 100);
+    limits.millis("keepalive_timeout_ms", config.limits.keepalive_timeout, 100);
+    limits.millis("handshake_timeout_ms", config.limits.handshake_timeout, 100);
+    limits.millis("io_timeout_ms", config.limits.io_timeout, 100);
+    limits.no_others();
+
+    read_link_timing(top.object("link"), config.link, false);
+    top.no_others();
+    return config;
+}
+
+CoreConfig load_core_config(const std::filesystem::path& file) {
+    const json doc = parse_file(file);
+    CoreConfig config;
+    config.source = file;
+    Fields top(doc, "", file);
+    top.log_level(config.log_level);
+    top.integer("workers", config.workers, 1, 64);
+
+    top.text("join_url", config.join_url, true);
+    {
+        // https://host[:port][/...]: the core forwards to this host's inside address.
+        const std::string prefix = "https://";
+        const std::string& url = config.join_url;
+        if (url.rfind(prefix, 0) != 0) top.fail("join_url", "an https:// URL");
+        std::string authority = url.substr(prefix.size());
+        authority = authority.substr(0, authority.find_first_of("/?#"));
+        const auto colon = authority.rfind(':');
+        if (colon != std::string::npos && authority.find(']') == std::string::npos) {
+            const std::string port = authority.substr(colon + 1);
+            if (port.empty() || port.size() > 5 ||
+                port.find_first_not_of("0123456789") != std::string::npos ||
+                std::stoul(port) == 0 || std::stoul(port) > 65535)
+                top.fail("join_url", "an https:// URL with a valid port");
+            config.join_port = static_cast<std::uint16_t>(std::stoul(port));
+            authority.resize(colon);
+        }
+        if (authority.empty() || authority.find_first_of("@ ") != std::string::npos)
+            top.fail("join_url", "an https:// URL with a host name");
+        for (auto& c : authority) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        config.join_host = authority;
+    }
+
+    const json* edges = top.find("edges");
+    if (!edges || !edges->is_array() || edges->empty())
+        top.fail("edges", "a non-empty array of {\"address\": \"host:port\", \"server_name\": ...}");
+    for (std::size_t i = 0; i < edges->size(); ++i) {
+        Fields edge((*edges)[i], "edges[" + std::to_string(i) + "]", file);
+        EdgeTarget target;
+        edge.text("address", target.address, true);
+        check_address(edge, "address", target.address, false);
+        edge.text("server_name", target.server_name);
+        if (target.server_name.empty()) {
+            target.server_name = target.address.substr(0, target.address.rfind(':'));
+            if (target.server_name.size() > 1 && target.server_name.front() == '[')
+                target.server_name = target.server_name.substr(1, target.server_name.size() - 2);
+        }
+        edge.no_others();
+        config.edges.push_back(std::move(target));
+    }
+    config.links_per_edge = config.workers;
+    top.integer("links_per_edge", config.links_per_edge, 1, 64);
+
+    Fields link_tls = top.object("link_tls");
+    link_tls.path("certificate", config.link_certificate, true);
+    link_tls.path("private_key", config.link_private_key, true);
+    link_tls.path("edge_ca", config.edge_ca, true);
+    link_tls.no_others();
+
+    Fields webbridge_tls = top.object("webbridge_tls");
+    webbridge_tls.path("ca", config.webbridge_ca, false);
+    webbridge_tls.boolean("insecure_skip_verify", config.webbridge_insecure);
+    webbridge_tls.no_others();
+
+    if (const json* resolve = top.find("resolve")) {
+        if (!resolve->is_object()) top.fail("resolve", "an object of host -> \"address:port\"");
+        Fields entries(*resolve, "resolve", file);
+        for (auto it = resolve->begin(); it != resolve->end(); ++it) {
+            std::string target;
+            entries.text(it.key(), target, true);
+            check_address(entries, it.key(), target, false);
+            std::string host = it.key();
+            for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            config.resolve[host] = target;
+        }
+    }
+
+    read_link_timing(top.object("link"), config.link, true);
+
+    Fields upstream = top.object("upstream");
+    upstream.millis("connect_timeout_ms", config.upstream_connect_timeout, 100);
+    upstream.millis("response_timeout_ms", config.upstream_response_timeout, 100);
+    upstream.no_others();
+    top.no_others();
+    return config;
+}
+
+}  // namespace edgeway::proxy

@@ -1,0 +1,463 @@
+// A browser's connection to the edge: TLS, then HTTP/1.1 requests one after another. Each request
+// that passes the checks becomes a stream on a traversal link; its body goes up and the response
+// comes down concurrently, without being buffered whole. A WebSocket upgrade becomes an RFC 8441
+// extended CONNECT stream and then a plain byte pipe in both directions.
+#include "proxy/edge_worker.hpp"
+#include "proxy/http_util.hpp"
+
+#include "tls/tls.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <algorithm>
+
+namespace edgeway::proxy {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::awaitable;
+using asio::use_awaitable;
+using Stream = beast::ssl_stream<beast::tcp_stream>;
+using namespace asio::experimental::awaitable_operators;
+
+constexpr std::size_t kChunkSize = 64 * 1024;
+
+// What the access log says about one request.
+struct Exchange {
+    std::string trace = new_trace_id();
+    std::string client;
+    std::string method;
+    std::string host;
+    std::string path;
+    unsigned status = 0;
+    std::uint64_t bytes_in = 0;
+    std::uint64_t bytes_out = 0;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    bool response_started = false;
+    bool upload_done = false;
+    unsigned upload_failure = 0;  // status to answer when reading the body failed
+    bool keep_alive = true;
+};
+
+class DownstreamSession {
+public:
+    DownstreamSession(const EdgeContext& context, EdgeWorker& worker, asio::ip::tcp::socket socket)
+        : context_(context), worker_(worker), limits_(context.config.limits) {
+        boost::system::error_code ec;
+        const auto peer = socket.remote_endpoint(ec);
+        client_ = ec ? "unknown" : fmt::format("{}:{}", peer.address().to_string(), peer.port());
+        stream_.emplace(beast::tcp_stream(std::move(socket)), *context_.https_tls);
+    }
+
+    awaitable<void> run() {
+        stream_->next_layer().expires_after(limits_.handshake_timeout);
+        auto [ec] = co_await stream_->async_handshake(asio::ssl::stream_base::server,
+                                                      asio::as_tuple(use_awaitable));
+        if (ec) {
+            context_.log.debug("tls handshake from {} failed: {}", client_,
+                               tls::describe(ec, stream_->native_handle()));
+            co_return;
+        }
+        bool keep_alive = true;
+        for (bool first = true; keep_alive; first = false) {
+            if (!first && !co_await wait_next_request()) break;
+            keep_alive = co_await serve_one();
+        }
+        stream_->next_layer().expires_after(std::chrono::seconds(2));
+        co_await stream_->async_shutdown(asio::as_tuple(use_awaitable));
+    }
+
+private:
+    // Between requests a connection may sit idle for the keep-alive time; the header timeout
+    // starts with the first byte of the next request, so a slow sender cannot stretch it.
+    awaitable<bool> wait_next_request() {
+        if (buffer_.size() > 0) co_return true;
+        stream_->next_layer().expires_after(limits_.keepalive_timeout);
+        auto [ec, n] =
+            co_await stream_->async_read_some(buffer_.prepare(4096), asio::as_tuple(use_awaitable));
+        if (ec) co_return false;
+        buffer_.commit(n);
+        co_return true;
+    }
+
+    awaitable<bool> serve_one() {
+        http::request_parser<http::empty_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+        parser.body_limit(limits_.max_body_bytes);
+        stream_->next_layer().expires_after(limits_.header_timeout);
+        auto [ec, n] =
+            co_await http::async_read_header(*stream_, buffer_, parser, asio::as_tuple(use_awaitable));
+        Exchange exchange;
+        exchange.client = client_;
+        if (ec) {
+            if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+                ec == asio::ssl::error::stream_truncated)
+                co_return false;
+            if (ec == beast::error::timeout) {
+                // beast has closed the socket already: nothing can be answered.
+                context_.log.info("request head from {} not complete within {} ms: dropped",
+                                  client_, limits_.header_timeout.count());
+                co_return false;
+            }
+            if (ec == http::error::header_limit)
+                co_await refuse(exchange, 431, "Request Header Fields Too Large",
+                                fmt::format("The request head is larger than {} bytes.",
+                                            limits_.max_header_bytes));
+            else if (ec == http::error::body_limit)
+                co_await refuse(exchange, 413, "Payload Too Large",
+                                fmt::format("The request body is larger than {} bytes.",
+                                            limits_.max_body_bytes));
+            else if (ec.category() == make_error_code(http::error::bad_method).category())
+                co_await refuse(exchange, 400, "Bad Request",
+                                "The request is not valid HTTP/1.1: " + ec.message() + ".");
+            co_return false;
+        }
+        co_return co_await forward(parser, exchange);
+    }
+
+    awaitable<bool> forward(http::request_parser<http::empty_body>& parser, Exchange& exchange) {
+        auto& request = parser.get();
+        exchange.method = std::string(request.method_string());
+        exchange.path = std::string(request.target());
+        const std::string_view host_header = request[http::field::host];
+        exchange.host = host_of(host_header);
+
+        if (request.version() != 11) {
+            co_await refuse(exchange, 505, "HTTP Version Not Supported", "Use HTTP/1.1.");
+            co_return false;
+        }
+        if (host_header.empty() || exchange.host.empty()) {
+            co_await refuse(exchange, 400, "Bad Request", "The request has no valid Host header.");
+            co_return false;
+        }
+        if (std::find(context_.config.join_hosts.begin(), context_.config.join_hosts.end(),
+                      exchange.host) == context_.config.join_hosts.end()) {
+            co_await refuse(exchange, 403, "Forbidden",
+                            "This host name is not served here.", "host not allowed");
+            co_return !parser.is_done() ? false : parser.keep_alive();
+        }
+        if (exchange.path.empty() || exchange.path.front() != '/') {
+            co_await refuse(exchange, 400, "Bad Request", "Only origin-form request targets are accepted.");
+            co_return false;
+        }
+        const auto method = request.method();
+        if (method == http::verb::connect || method == http::verb::trace ||
+            method == http::verb::unknown) {
+            co_await refuse(exchange, 405, "Method Not Allowed", "This method is not forwarded.",
+                            "method not allowed");
+            co_return false;
+        }
+
+        const bool websocket = beast::websocket::is_upgrade(request);
+        const bool has_body = !parser.is_done();
+        auto link = worker_.pick_link();
+        if (!link) {
+            co_await refuse(exchange, 503, "Service Unavailable",
+                            "No traversal link to the inside is up. Try again shortly.",
+                            "no link");
+            co_return !has_body && parser.keep_alive();
+        }
+
+        Headers headers = request_headers(request, exchange, websocket);
+        auto stream = link->open_stream(headers, !has_body && !websocket);
+        if (!stream) {
+            co_await refuse(exchange, 503, "Service Unavailable",
+                            "The traversal link cannot take a new request.", "link busy");
+            co_return false;
+        }
+        exchange.keep_alive = parser.keep_alive();
+
+        if (!websocket && has_body && beast::iequals(request[http::field::expect], "100-continue")) {
+            // Answered here, so the client does not wait for the web bridge to ask for the body.
+            static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+            stream_->next_layer().expires_after(limits_.io_timeout);
+            co_await asio::async_write(*stream_, asio::buffer(cont), asio::as_tuple(use_awaitable));
+        }
+
+        if (websocket) {
+            co_await relay_websocket(*stream, exchange);
+            log_access(exchange);
+            co_return false;
+        }
+        if (has_body) {
+            http::request_parser<http::buffer_body> body_parser(std::move(parser));
+            auto result = co_await (relay_response(*stream, exchange, request.method()) ||
+                                    upload(body_parser, *stream, exchange));
+            if (result.index() == 1 && !exchange.response_started) {
+                // The body could not be read: the web bridge's answer would be about a request
+                // that never arrived whole.
+                stream->reset(true);
+                const unsigned status = exchange.upload_failure ? exchange.upload_failure : 400;
+                co_await refuse(exchange, status,
+                                status == 413 ? "Payload Too Large" : "Bad Request",
+                                status == 413 ? fmt::format("The request body is larger than {} "
+                                                            "bytes.",
+                                                            limits_.max_body_bytes)
+                                              : "The request body could not be read.",
+                                "body");
+                co_return false;
+            }
+            if (!exchange.upload_done) {
+                // The response is complete but the body is not: stop the upload on both hops.
+                exchange.keep_alive = false;
+                stream->reset();
+            }
+        } else {
+            co_await relay_response(*stream, exchange, request.method());
+        }
+        log_access(exchange);
+        co_return exchange.keep_alive;
+    }
+
+    Headers request_headers(const http::request<http::empty_body>& request, Exchange& exchange,
+                            bool websocket) const {
+        Headers headers;
+        headers.reserve(16);
+        if (websocket) {
+            headers.push_back({":method", "CONNECT"});
+            headers.push_back({":protocol", "websocket"});
+        } else {
+            headers.push_back({":method", exchange.method});
+        }
+        headers.push_back({":scheme", "https"});
+        headers.push_back({":authority", std::string(request[http::field::host])});
+        headers.push_back({":path", exchange.path});
+        for (const auto& field : request) {
+            std::string name = lowercase(field.name_string());
+            // Framing and connection-level fields stay on this hop; forwarding and tracing
+            // headers are the edge's to set, never the client's.
+            if (is_hop_by_hop(name) || name == "host" || name == "expect" ||
+                name.rfind("x-edgeway-", 0) == 0 || name == "x-forwarded-for" ||
+                name == "x-forwarded-proto" || name == "x-forwarded-host" || name == "forwarded")
+                continue;
+            if (websocket && name == "content-length") continue;
+            headers.push_back({std::move(name), std::string(field.value())});
+        }
+        const auto colon = client_.rfind(':');
+        headers.push_back({"x-forwarded-for", client_.substr(0, colon)});
+        headers.push_back({"x-forwarded-proto", "https"});
+        headers.push_back({"x-forwarded-host", std::string(request[http::field::host])});
+        headers.push_back({"x-edgeway-trace-id", exchange.trace});
+        return headers;
+    }
+
+    // Reads the request body and sends it up the stream, then waits to be cancelled (the
+    // response side decides when the exchange is over).
+    awaitable<void> upload(http::request_parser<http::buffer_body>& parser, LinkStream& stream,
+                           Exchange& exchange) {
+        std::vector<char> chunk(kChunkSize);
+        while (!parser.is_done()) {
+            parser.get().body().data = chunk.data();
+            parser.get().body().size = chunk.size();
+            stream_->next_layer().expires_after(limits_.io_timeout);
+            auto [ec, n] = co_await http::async_read(*stream_, buffer_, parser,
+                                                     asio::as_tuple(use_awaitable));
+            if (ec == http::error::need_buffer) ec = {};
+            if (ec) {
+                exchange.upload_failure = ec == http::error::body_limit ? 413 : 400;
+                stream.reset(true);
+                co_return;
+            }
+            const std::size_t got = chunk.size() - parser.get().body().size;
+            if (got == 0) continue;
+            exchange.bytes_in += got;
+            if (auto error = co_await stream.write({chunk.data(), got})) {
+                // The stream ended first (the core answered early or failed): keep waiting for
+                // the response side, which knows what to tell the client.
+                co_await park();
+            }
+        }
+        stream.finish();
+        exchange.upload_done = true;
+        co_await park();
+    }
+
+    // Waits until cancelled.
+    awaitable<void> park() {
+        asio::steady_timer forever(co_await asio::this_coro::executor,
+                                   asio::steady_timer::time_point::max());
+        co_await forever.async_wait(use_awaitable);
+    }
+
+    awaitable<void> relay_response(LinkStream& stream, Exchange& exchange, http::verb method) {
+        if (co_await stream.wait_headers()) {
+            co_await bad_gateway(exchange, "the traversal link failed before the response");
+            co_return;
+        }
+        const Headers& headers = stream.headers();
+        const std::string_view status_text = find_header(headers, ":status");
+        const unsigned status = static_cast<unsigned>(std::atoi(std::string(status_text).c_str()));
+        if (status < 200 || status > 599) {
+            co_await bad_gateway(exchange, "the inside sent an invalid status");
+            co_return;
+        }
+        const std::string_view length = find_header(headers, "content-length");
+        const bool no_body = method == http::verb::head || status == 204 || status == 304 ||
+                             stream.ended_with_headers();
+        const bool chunked = !no_body && length.empty();
+        std::string head = status_line(status);
+        append_fields(head, headers);
+        if (chunked) head += "Transfer-Encoding: chunked\r\n";
+        if (!exchange.keep_alive) head += "Connection: close\r\n";
+        head += "\r\n";
+        exchange.status = status;
+        exchange.response_started = true;
+        if (!co_await send(head)) co_return;
+
+        std::string data;
+        for (;;) {
+            const auto ec = co_await stream.read(data);
+            if (ec == asio::error::eof) break;
+            if (ec) {
+                // The response is cut short: the client must see an incomplete message, so the
+                // connection is closed rather than reused.
+                context_.log.warn("trace={} response from the inside broke off: {}",
+                                  exchange.trace, ec.message());
+                exchange.keep_alive = false;
+                exchange.status = exchange.status ? exchange.status : 502;
+                stream_->next_layer().close();
+                co_return;
+            }
+            exchange.bytes_out += data.size();
+            if (no_body) continue;
+            if (chunked) {
+                if (!co_await send(fmt::format("{:x}\r\n", data.size())) || !co_await send(data) ||
+                    !co_await send("\r\n"))
+                    co_return;
+            } else if (!co_await send(data)) {
+                co_return;
+            }
+        }
+        if (chunked && !co_await send("0\r\n\r\n")) co_return;
+    }
+
+    static void append_fields(std::string& head, const Headers& headers) {
+        for (const auto& h : headers) {
+            if (h.name.empty() || h.name.front() == ':' || is_hop_by_hop(h.name)) continue;
+            head += h.name;
+            head += ": ";
+            head += h.value;
+            head += "\r\n";
+        }
+    }
+
+    awaitable<void> relay_websocket(LinkStream& stream, Exchange& exchange) {
+        if (co_await stream.wait_headers()) {
+            co_await bad_gateway(exchange, "the traversal link failed before the upgrade");
+            co_return;
+        }
+        const std::string_view status = find_header(stream.headers(), ":status");
+        if (status != "200") {
+            // The web bridge refused the upgrade: pass its answer on as a normal response.
+            exchange.keep_alive = false;
+            co_await relay_response(stream, exchange, http::verb::get);
+            co_return;
+        }
+        std::string head =
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
+        append_fields(head, stream.headers());
+        head += "\r\n";
+        exchange.status = 101;
+        exchange.response_started = true;
+        if (!co_await send(head)) co_return;
+        stream_->next_layer().expires_never();
+        co_await (websocket_up(stream, exchange) || websocket_down(stream, exchange));
+        stream.reset();
+    }
+
+    awaitable<void> websocket_up(LinkStream& stream, Exchange& exchange) {
+        // Bytes the client sent right behind its upgrade request are already buffered.
+        if (buffer_.size() > 0) {
+            const std::string early = beast::buffers_to_string(buffer_.data());
+            buffer_.consume(buffer_.size());
+            exchange.bytes_in += early.size();
+            if (co_await stream.write(early)) co_return;
+        }
+        std::vector<char> chunk(kChunkSize);
+        for (;;) {
+            auto [ec, n] = co_await stream_->async_read_some(asio::buffer(chunk),
+                                                             asio::as_tuple(use_awaitable));
+            if (ec) break;
+            exchange.bytes_in += n;
+            if (co_await stream.write({chunk.data(), n})) co_return;
+        }
+        stream.finish();
+        co_await park();
+    }
+
+    awaitable<void> websocket_down(LinkStream& stream, Exchange& exchange) {
+        std::string data;
+        while (!co_await stream.read(data)) {
+            exchange.bytes_out += data.size();
+            if (!co_await send(data)) co_return;
+        }
+    }
+
+    awaitable<bool> send(std::string_view bytes) {
+        stream_->next_layer().expires_after(limits_.io_timeout);
+        auto [ec, n] = co_await asio::async_write(*stream_, asio::buffer(bytes),
+                                                  asio::as_tuple(use_awaitable));
+        co_return !ec;
+    }
+
+    awaitable<void> bad_gateway(Exchange& exchange, std::string_view reason) {
+        context_.log.warn("trace={} 502: {}", exchange.trace, reason);
+        exchange.keep_alive = false;
+        co_await refuse(exchange, 502, "Bad Gateway",
+                        "The meeting server could not be reached. Try again shortly.", reason,
+                        false);
+    }
+
+    // Answers with a page of the edge's own and logs the request as refused.
+    awaitable<void> refuse(Exchange& exchange, unsigned status, std::string_view title,
+                           std::string_view detail, std::string_view reason = {},
+                           bool log = true) {
+        const bool close = status != 403 && status != 503;
+        exchange.status = status;
+        exchange.response_started = true;
+        const std::string response = local_response(status, title, detail, close);
+        exchange.bytes_out += response.size();
+        co_await send(response);
+        if (log) {
+            if (!reason.empty())
+                context_.log.info("refused trace={} client={} host={} path={} status={}: {}",
+                                  exchange.trace, exchange.client, exchange.host, exchange.path,
+                                  status, reason);
+            log_access(exchange);
+        }
+    }
+
+    void log_access(const Exchange& exchange) const {
+        context_.log.info(
+            "access trace={} client={} method={} host={} path={} status={} in={} out={} ms={:.3f}",
+            exchange.trace, exchange.client, exchange.method.empty() ? "-" : exchange.method,
+            exchange.host.empty() ? "-" : exchange.host,
+            exchange.path.empty() ? "-" : exchange.path, exchange.status, exchange.bytes_in,
+            exchange.bytes_out, elapsed_ms(exchange.start));
+    }
+
+    const EdgeContext& context_;
+    EdgeWorker& worker_;
+    const EdgeLimits& limits_;
+    std::string client_;
+    std::optional<Stream> stream_;
+    beast::flat_buffer buffer_;
+};
+
+}  // namespace
+
+awaitable<void> serve_downstream(const EdgeContext& context, EdgeWorker& worker,
+                                 asio::ip::tcp::socket socket) {
+    DownstreamSession session(context, worker, std::move(socket));
+    co_await session.run();
+}
+
+}  // namespace edgeway::proxy

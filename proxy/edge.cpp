@@ -1,0 +1,209 @@
+// The edge process: worker threads, the browsers' listener (one SO_REUSEPORT acceptor per
+// worker), the port-80 redirect and the link listener. Links are spread over the workers, so
+// each worker's browser connections have links of their own.
+#include "proxy/edge_worker.hpp"
+#include "proxy/http_util.hpp"
+#include "proxy/listen.hpp"
+#include "proxy/proxy.hpp"
+
+#include "tls/tls.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <thread>
+
+namespace edgeway::proxy {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+
+struct Edge::Impl {
+    EdgeConfig config;
+    Logger& log;
+    std::vector<std::unique_ptr<EdgeWorker>> workers;
+    std::unique_ptr<EdgeContext> context;
+    std::shared_ptr<asio::ssl::context> link_tls;
+    std::vector<tcp::acceptor> https_acceptors;  // https_acceptors[i] lives on workers[i]
+    std::optional<tcp::acceptor> redirect_acceptor;
+    std::optional<tcp::acceptor> link_acceptor;
+    std::uint16_t https_port = 0, redirect_port = 0, link_port = 0;
+    std::vector<std::thread> threads;
+    LinkSession::Settings link_settings;
+
+    Impl(EdgeConfig c, Logger& l) : config(std::move(c)), log(l) {
+        link_settings.timing = config.link;
+    }
+
+    // Logs what ended a connection's coroutine with an exception; nothing else sees it.
+    auto on_done(std::string what) {
+        return [this, what = std::move(what)](std::exception_ptr error) {
+            if (!error) return;
+            try {
+                std::rethrow_exception(error);
+            } catch (const std::exception& e) {
+                log.warn("{} ended: {}", what, e.what());
+            }
+        };
+    }
+
+    template <typename Serve>
+    awaitable<void> accept_loop(tcp::acceptor& acceptor, std::string what, Serve serve) {
+        for (;;) {
+            auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(use_awaitable));
+            if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+            if (ec) {
+                // Out of descriptors and the like: back off briefly rather than spin.
+                log.warn("accepting {} connections failed: {}", what, ec.message());
+                asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
+                co_await pause.async_wait(asio::as_tuple(use_awaitable));
+                continue;
+            }
+            socket.set_option(tcp::no_delay(true), ec);
+            serve(std::move(socket));
+        }
+    }
+
+    awaitable<void> serve_link(EdgeWorker& worker, tcp::socket socket) {
+        boost::system::error_code ec;
+        const auto remote = socket.remote_endpoint(ec);
+        const std::string peer = ec ? "unknown" : to_string(remote);
+        TlsSocket tls(boost::beast::tcp_stream(std::move(socket)), *link_tls);
+        tls.next_layer().expires_after(config.limits.handshake_timeout);
+        auto [handshake_error] = co_await tls.async_handshake(asio::ssl::stream_base::server,
+                                                              asio::as_tuple(use_awaitable));
+        if (handshake_error) {
+            log.warn("link refused from {}: {}", peer,
+                     tls::describe(handshake_error, tls.native_handle()));
+            co_return;
+        }
+        if (tls::negotiated_alpn(tls.native_handle()) != "h2") {
+            log.warn("link refused from {}: the client did not offer ALPN h2", peer);
+            co_return;
+        }
+        const std::string name =
+            fmt::format("{} (CN={})", peer, tls::peer_common_name(tls.native_handle()));
+        auto link = std::make_shared<LinkSession>(std::move(tls), LinkSession::Role::edge,
+                                                  link_settings, log, name);
+        worker.links.push_back(link);
+        co_await link->run();
+        std::erase(worker.links, link);
+    }
+
+    void start() {
+        const unsigned count = std::max(1u, config.workers);
+        for (unsigned i = 0; i < count; ++i) workers.push_back(std::make_unique<EdgeWorker>());
+        EdgeWorker& first = *workers.front();
+
+        link_tls = tls::make_server_context({config.link_certificate, config.link_private_key,
+                                             config.link_client_ca, {"h2"}});
+        auto https_tls =
+            tls::make_server_context({config.certificate, config.private_key, {}, {"http/1.1"}});
+
+        // The first acceptor fixes the port (the configured one, or a free one for port 0);
+        // the other workers join it with SO_REUSEPORT.
+        auto https_endpoint = parse_endpoint(config.listen_https);
+        for (auto& worker : workers) {
+            https_acceptors.push_back(
+                bind_acceptor(worker->io, https_endpoint, true, "https"));
+            https_endpoint = https_acceptors.back().local_endpoint();
+        }
+        https_port = https_endpoint.port();
+        context = std::make_unique<EdgeContext>(
+            EdgeContext{config, log, https_tls, config.public_https_port.value_or(https_port)});
+        log.info("https listening on {}", to_string(https_endpoint));
+
+        link_acceptor.emplace(
+            bind_acceptor(first.io, parse_endpoint(config.listen_link), false, "links"));
+        link_port = link_acceptor->local_endpoint().port();
+        log.info("link listening on {}", to_string(link_acceptor->local_endpoint()));
+
+        if (!config.listen_http_redirect.empty()) {
+            redirect_acceptor.emplace(bind_acceptor(
+                first.io, parse_endpoint(config.listen_http_redirect), false, "redirects"));
+            redirect_port = redirect_acceptor->local_endpoint().port();
+            log.info("redirect listening on {}", to_string(redirect_acceptor->local_endpoint()));
+        }
+
+        for (std::size_t i = 0; i < workers.size(); ++i) {
+            EdgeWorker& worker = *workers[i];
+            asio::co_spawn(worker.io,
+                           accept_loop(https_acceptors[i], "https",
+                                       [this, &worker](tcp::socket socket) {
+                                           asio::co_spawn(worker.io,
+                                                          serve_downstream(*context, worker,
+                                                                           std::move(socket)),
+                                                          on_done("browser connection"));
+                                       }),
+                           on_done("https listener"));
+        }
+        asio::co_spawn(first.io,
+                       accept_loop(*link_acceptor, "link",
+                                   [this](tcp::socket socket) {
+                                       // The worker with the fewest links takes the new one.
+                                       EdgeWorker& worker = **std::min_element(
+                                           workers.begin(), workers.end(),
+                                           [](const auto& a, const auto& b) {
+                                               return a->link_count < b->link_count;
+                                           });
+                                       ++worker.link_count;  // counted now, so the next pick sees it
+                                       const auto protocol = socket.local_endpoint().protocol();
+                                       tcp::socket moved(worker.io, protocol, socket.release());
+                                       asio::co_spawn(worker.io,
+                                                      [this, &worker, s = std::move(moved)]() mutable
+                                                      -> awaitable<void> {
+                                                          co_await serve_link(worker, std::move(s));
+                                                          --worker.link_count;
+                                                      },
+                                                      on_done("link"));
+                                   }),
+                       on_done("link listener"));
+        if (redirect_acceptor)
+            asio::co_spawn(first.io,
+                           accept_loop(*redirect_acceptor, "redirect",
+                                       [this, &first](tcp::socket socket) {
+                                           asio::co_spawn(first.io,
+                                                          serve_redirect(*context, std::move(socket)),
+                                                          on_done("redirect connection"));
+                                       }),
+                           on_done("redirect listener"));
+
+        for (auto& worker : workers)
+            threads.emplace_back([w = worker.get()] { w->io.run(); });
+    }
+
+    void stop() {
+        for (std::size_t i = 0; i < workers.size(); ++i) {
+            EdgeWorker& worker = *workers[i];
+            asio::post(worker.io, [this, i, &worker] {
+                boost::system::error_code ignored;
+                https_acceptors[i].close(ignored);
+                if (i == 0) {
+                    if (link_acceptor) link_acceptor->close(ignored);
+                    if (redirect_acceptor) redirect_acceptor->close(ignored);
+                }
+                for (auto& link : worker.links) link->close("the edge is shutting down");
+                worker.io.stop();
+            });
+        }
+        for (auto& thread : threads) thread.join();
+        threads.clear();
+    }
+};
+
+Edge::Edge(EdgeConfig config, Logger& log) : impl_(std::make_unique<Impl>(std::move(config), log)) {}
+Edge::~Edge() { stop(); }
+void Edge::start() { impl_->start(); }
+std::uint16_t Edge::https_port() const { return impl_->https_port; }
+std::uint16_t Edge::redirect_port() const { return impl_->redirect_port; }
+std::uint16_t Edge::link_port() const { return impl_->link_port; }
+void Edge::stop() { impl_->stop(); }
+
+}  // namespace edgeway::proxy

@@ -1,0 +1,48 @@
+// What one edge worker thread owns: its io_context and the links that live on it. A browser
+// connection accepted on a worker is served by that worker's links only, so no lock is needed.
+#pragma once
+
+#include "proxy/link_session.hpp"
+#include "proxy/proxy.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+namespace edgeway::proxy {
+
+struct EdgeWorker {
+    boost::asio::io_context io{1};
+    std::vector<std::shared_ptr<LinkSession>> links;  // used on io's thread only
+    std::atomic<unsigned> link_count{0};              // read by the link acceptor
+
+    // The ready link with the fewest open streams, or null when none is up.
+    std::shared_ptr<LinkSession> pick_link() const {
+        std::shared_ptr<LinkSession> best;
+        for (const auto& link : links)
+            if (link->ready() && (!best || link->open_streams() < best->open_streams()))
+                best = link;
+        return best;
+    }
+};
+
+struct EdgeContext {
+    const EdgeConfig& config;
+    Logger& log;
+    std::shared_ptr<boost::asio::ssl::context> https_tls;
+    std::uint16_t public_https_port;
+};
+
+// One browser connection: TLS, HTTP/1.1 keep-alive, each request forwarded over a link.
+boost::asio::awaitable<void> serve_downstream(const EdgeContext& context, EdgeWorker& worker,
+                                              boost::asio::ip::tcp::socket socket);
+
+// One plain-HTTP connection on port 80: every request gets a redirect to https.
+boost::asio::awaitable<void> serve_redirect(const EdgeContext& context,
+                                            boost::asio::ip::tcp::socket socket);
+
+}  // namespace edgeway::proxy

@@ -1,0 +1,101 @@
+// The traversal link: HTTP/2 (nghttp2) over a mutually authenticated TLS connection. The edge is
+// the HTTP/2 client (it opens a stream per browser request); the core is the HTTP/2 server.
+// A session, its streams and its I/O all live on one executor, so nothing here takes a lock.
+#pragma once
+
+#include "common/log.hpp"
+#include "proxy/link_stream.hpp"
+#include "proxy/proxy.hpp"
+#include "proxy/signal.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+struct nghttp2_session;
+
+namespace edgeway::proxy {
+
+// beast's tcp_stream gives the TLS handshake a deadline; afterwards the link's own keepalive
+// watches the connection.
+using TlsSocket = boost::asio::ssl::stream<boost::beast::tcp_stream>;
+
+class LinkSession : public std::enable_shared_from_this<LinkSession> {
+public:
+    enum class Role { edge, core };
+    // Core side: called (from a posted handler) for each request stream whose headers are in.
+    using StreamHandler = std::function<void(std::shared_ptr<LinkStream>)>;
+
+    struct Settings {
+        LinkTiming timing;
+        std::uint32_t stream_window = 1024 * 1024;           // per-stream receive window
+        std::uint32_t connection_window = 64 * 1024 * 1024;  // whole-link receive window
+        std::uint32_t max_concurrent_streams = 10000;
+    };
+
+    LinkSession(TlsSocket socket, Role role, Settings settings, Logger& log, std::string peer);
+    ~LinkSession();
+
+    void set_stream_handler(StreamHandler handler) { stream_handler_ = std::move(handler); }
+
+    // Runs the link until it closes; returns why it closed.
+    boost::asio::awaitable<std::string> run();
+
+    // Edge side: opens a stream carrying a request; null when the link cannot take one.
+    // With end_stream the request has no body; otherwise write()/finish() send it.
+    std::shared_ptr<LinkStream> open_stream(const Headers& headers, bool end_stream);
+
+    // Closes the link (GOAWAY, then the connection); streams fail with connection_aborted.
+    void close(const std::string& reason);
+
+    // Usable for new streams: the peer's SETTINGS arrived and no GOAWAY either way.
+    bool ready() const { return ready_ && !closing_; }
+    std::size_t open_streams() const { return streams_.size(); }
+    const std::string& peer() const { return peer_; }
+    std::uint64_t bytes_received() const { return bytes_received_; }
+    std::uint64_t bytes_sent() const { return bytes_sent_; }
+    boost::asio::any_io_executor executor() { return socket_.get_executor(); }
+
+private:
+    friend class LinkStream;
+    struct Callbacks;
+
+    boost::asio::awaitable<void> read_loop();
+    boost::asio::awaitable<void> write_loop();
+    boost::asio::awaitable<void> keepalive_loop();
+    void fail(const std::string& reason);
+    void wake_writer() { write_wanted_.notify(); }
+    void forget(std::int32_t stream_id);
+
+    // For LinkStream.
+    void resume(std::int32_t stream_id);
+    void consume(std::int32_t stream_id, std::size_t bytes);
+    void reset_stream(std::int32_t stream_id, std::uint32_t h2_error);
+    boost::system::error_code submit_response(LinkStream& stream, const Headers& headers,
+                                              bool end_stream);
+
+    TlsSocket socket_;
+    Role role_;
+    Settings settings_;
+    Logger& log_;
+    std::string peer_;
+    nghttp2_session* session_ = nullptr;
+    StreamHandler stream_handler_;
+    std::map<std::int32_t, std::shared_ptr<LinkStream>> streams_;
+    Signal write_wanted_;
+    std::chrono::steady_clock::time_point last_received_;
+    bool ready_ = false;
+    bool closing_ = false;
+    std::string close_reason_;
+    std::uint64_t bytes_received_ = 0;
+    std::uint64_t bytes_sent_ = 0;
+};
+
+}  // namespace edgeway::proxy

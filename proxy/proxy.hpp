@@ -1,0 +1,119 @@
+// Public interface of the proxy library: the edge (DMZ side), the core (inside, dials the edge)
+// and their configuration. Everything else in proxy/ is private to it.
+#pragma once
+
+#include "common/log.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace edgeway::proxy {
+
+using Millis = std::chrono::milliseconds;
+
+// A configuration file that cannot be used. what() names the file, the field and what was
+// expected: `edge.json: field "limits.max_header_bytes": expected a positive integer`.
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Keepalive and reconnect timing of the traversal link (both sides).
+struct LinkTiming {
+    Millis ping_interval{3000};
+    Millis dead_after{9000};  // no frame from the peer for this long: the link is dead
+    Millis reconnect_min{250};
+    Millis reconnect_max{30000};
+};
+
+struct EdgeLimits {
+    std::size_t max_header_bytes = 16 * 1024;
+    std::uint64_t max_body_bytes = 1024ull * 1024 * 1024;
+    Millis header_timeout{10000};     // from the first byte of a request to the end of its head
+    Millis keepalive_timeout{60000};  // idle time between requests on one connection
+    Millis handshake_timeout{10000};
+    Millis io_timeout{60000};  // a body read or write that makes no progress for this long
+};
+
+struct EdgeConfig {
+    std::filesystem::path source;  // the file it came from, for messages
+    LogLevel log_level = LogLevel::info;
+    unsigned workers = 1;
+    std::string listen_https = "0.0.0.0:443";
+    std::string listen_http_redirect = "0.0.0.0:80";  // empty: no redirect listener
+    std::string listen_link = "0.0.0.0:7443";
+    std::optional<std::uint16_t> public_https_port;  // in redirects; default: the https port
+    std::filesystem::path certificate, private_key;  // browsers' side (443)
+    std::filesystem::path link_certificate, link_private_key, link_client_ca;
+    std::vector<std::string> join_hosts;  // Host names forwarded (until the allow list exists)
+    EdgeLimits limits;
+    LinkTiming link;
+};
+
+struct EdgeTarget {
+    std::string address;      // host:port of the edge's link listener
+    std::string server_name;  // name its link certificate must carry
+};
+
+struct CoreConfig {
+    std::filesystem::path source;
+    LogLevel log_level = LogLevel::info;
+    unsigned workers = 1;
+    std::string join_url;  // https://join.example.com/
+    std::string join_host;  // derived from join_url
+    std::uint16_t join_port = 443;
+    std::vector<EdgeTarget> edges;
+    unsigned links_per_edge = 1;
+    std::filesystem::path link_certificate, link_private_key, edge_ca;
+    std::filesystem::path webbridge_ca;  // empty: the system store
+    bool webbridge_insecure = false;     // lab switch: no web bridge certificate verification
+    std::map<std::string, std::string> resolve;  // lab override of the inside DNS: host -> addr:port
+    LinkTiming link;
+    Millis upstream_connect_timeout{5000};
+    Millis upstream_response_timeout{60000};
+};
+
+// Read and validate a configuration file (JSON, comments allowed). Throws ConfigError.
+EdgeConfig load_edge_config(const std::filesystem::path& file);
+CoreConfig load_core_config(const std::filesystem::path& file);
+
+// The edge: browsers' TLS listener, the port-80 redirect, and the link listener for cores.
+class Edge {
+public:
+    Edge(EdgeConfig config, Logger& log);
+    ~Edge();
+    // Binds every listener (throws std::runtime_error naming the address on failure) and starts
+    // the worker threads.
+    void start();
+    std::uint16_t https_port() const;
+    std::uint16_t redirect_port() const;  // 0 when disabled
+    std::uint16_t link_port() const;
+    // Stops accepting, closes links and connections, joins the worker threads.
+    void stop();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// The core: keeps links to every configured edge and forwards their streams to the web bridge.
+class Core {
+public:
+    Core(CoreConfig config, Logger& log);
+    ~Core();
+    void start();
+    void stop();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace edgeway::proxy

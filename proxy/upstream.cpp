@@ -1,0 +1,340 @@
+// Forwarding one link stream to the web bridge over HTTP/1.1 + TLS. The request body and the
+// response body are streamed; a WebSocket becomes a byte pipe after the web bridge's 101.
+#include "proxy/upstream.hpp"
+
+#include "proxy/http_util.hpp"
+#include "tls/tls.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+namespace edgeway::proxy {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+using Stream = beast::ssl_stream<beast::tcp_stream>;
+using namespace asio::experimental::awaitable_operators;
+
+constexpr std::size_t kChunkSize = 64 * 1024;
+constexpr std::uint32_t kMaxResponseHead = 64 * 1024;
+
+class UpstreamExchange {
+public:
+    UpstreamExchange(const UpstreamContext& context, std::shared_ptr<LinkStream> stream)
+        : context_(context), config_(context.config), link_(std::move(stream)) {
+        const Headers& h = link_->headers();
+        method_ = find_header(h, ":method");
+        path_ = find_header(h, ":path");
+        authority_ = find_header(h, ":authority");
+        websocket_ = method_ == "CONNECT" && find_header(h, ":protocol") == "websocket";
+        trace_ = find_header(h, "x-edgeway-trace-id");
+        if (trace_.empty()) trace_ = new_trace_id();
+        client_ = find_header(h, "x-forwarded-for");
+    }
+
+    awaitable<void> run() {
+        // The same check as the edge's: the core is the source of truth and trusts no edge blindly.
+        if (host_of(authority_) != config_.join_host || path_.empty() || path_.front() != '/') {
+            co_await answer(403, "Forbidden", "This host name is not served here.",
+                            "host not allowed");
+            co_return;
+        }
+        std::string reason;
+        if (!co_await connect(reason)) {
+            co_await fail(502, reason);
+            co_return;
+        }
+        std::string head = request_head();
+        upstream_->next_layer().expires_after(config_.upstream_response_timeout);
+        if (auto [ec, n] = co_await asio::async_write(*upstream_, asio::buffer(head),
+                                                      asio::as_tuple(use_awaitable));
+            ec) {
+            co_await fail(502, "sending the request failed: " + tls::describe(ec));
+            co_return;
+        }
+        if (websocket_ || link_->ended_with_headers()) {
+            co_await relay_response();
+        } else {
+            co_await (relay_response() || upload());
+        }
+        log_access();
+        // A response cut short must not look complete to the edge.
+        if (!link_->finished()) link_->reset(true);
+        boost::system::error_code ignored;
+        upstream_->next_layer().socket().close(ignored);
+    }
+
+private:
+    awaitable<bool> connect(std::string& reason) {
+        auto executor = co_await asio::this_coro::executor;
+        std::string host = config_.join_host;
+        std::string port = std::to_string(config_.join_port);
+        if (auto it = config_.resolve.find(config_.join_host); it != config_.resolve.end()) {
+            host = it->second.substr(0, it->second.rfind(':'));
+            port = it->second.substr(it->second.rfind(':') + 1);
+            if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+        }
+        tcp::resolver resolver(executor);
+        auto [resolve_error, endpoints] =
+            co_await resolver.async_resolve(host, port, asio::as_tuple(use_awaitable));
+        if (resolve_error) {
+            reason = fmt::format("cannot resolve web bridge {} (DNS failure): {}", host,
+                                 resolve_error.message());
+            co_return false;
+        }
+        upstream_.emplace(executor, *context_.tls);
+        upstream_->next_layer().expires_after(config_.upstream_connect_timeout);
+        auto [connect_error, endpoint] = co_await upstream_->next_layer().async_connect(
+            endpoints, asio::as_tuple(use_awaitable));
+        if (connect_error) {
+            reason = fmt::format("cannot connect to web bridge {}:{}: {}", host, port,
+                                 connect_error == beast::error::timeout ? "timed out"
+                                                                        : connect_error.message());
+            co_return false;
+        }
+        upstream_->next_layer().socket().set_option(tcp::no_delay(true));
+        tls::prepare_client(upstream_->native_handle(), config_.join_host,
+                            !config_.webbridge_insecure);
+        auto [handshake_error] = co_await upstream_->async_handshake(
+            asio::ssl::stream_base::client, asio::as_tuple(use_awaitable));
+        if (handshake_error) {
+            reason = fmt::format("TLS handshake with web bridge {}:{} failed: {}", host, port,
+                                 tls::describe(handshake_error, upstream_->native_handle()));
+            co_return false;
+        }
+        co_return true;
+    }
+
+    std::string request_head() const {
+        std::string head = fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\n",
+                                       websocket_ ? std::string_view("GET") : method_, path_,
+                                       authority_);
+        bool has_length = false;
+        for (const auto& h : link_->headers()) {
+            if (h.name.empty() || h.name.front() == ':' || is_hop_by_hop(h.name) ||
+                h.name == "host")
+                continue;
+            if (h.name == "content-length") has_length = true;
+            head += h.name;
+            head += ": ";
+            head += h.value;
+            head += "\r\n";
+        }
+        if (websocket_) {
+            head += "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+        } else {
+            head += "Connection: close\r\n";
+            if (!link_->ended_with_headers() && !has_length)
+                head += "Transfer-Encoding: chunked\r\n";
+            else if (link_->ended_with_headers() && !has_length &&
+                     (method_ == "POST" || method_ == "PUT" || method_ == "PATCH"))
+                head += "Content-Length: 0\r\n";
+        }
+        head += "\r\n";
+        return head;
+    }
+
+    bool chunked_upload() const {
+        return !websocket_ && find_header(link_->headers(), "content-length").empty();
+    }
+
+    // Request body (or WebSocket bytes) from the link to the web bridge; parks when done so
+    // that the response side decides when the exchange ends.
+    awaitable<void> upload() {
+        const bool chunked = chunked_upload();
+        std::string data;
+        for (;;) {
+            const auto ec = co_await link_->read(data);
+            if (ec == asio::error::eof) break;
+            if (ec) {
+                // The edge gave up on the request: stop talking to the web bridge too.
+                upstream_->next_layer().close();
+                co_return;
+            }
+            bytes_in_ += data.size();
+            upstream_->next_layer().expires_after(config_.upstream_response_timeout);
+            if (chunked) {
+                const std::string size = fmt::format("{:x}\r\n", data.size());
+                const std::array<asio::const_buffer, 3> parts{
+                    asio::buffer(size), asio::buffer(data), asio::buffer("\r\n", 2)};
+                if (auto [e, n] = co_await asio::async_write(*upstream_, parts,
+                                                             asio::as_tuple(use_awaitable));
+                    e)
+                    co_return;
+            } else if (auto [e, n] = co_await asio::async_write(*upstream_, asio::buffer(data),
+                                                                asio::as_tuple(use_awaitable));
+                       e) {
+                co_return;
+            }
+        }
+        if (chunked)
+            co_await asio::async_write(*upstream_, asio::buffer("0\r\n\r\n", 5),
+                                       asio::as_tuple(use_awaitable));
+        else if (websocket_)
+            upstream_->next_layer().socket().shutdown(tcp::socket::shutdown_send);
+        asio::steady_timer forever(co_await asio::this_coro::executor,
+                                   asio::steady_timer::time_point::max());
+        co_await forever.async_wait(use_awaitable);
+    }
+
+    awaitable<void> relay_response() {
+        std::optional<http::response_parser<http::buffer_body>> parser;
+        // Interim 1xx answers (100 Continue) are skipped; 101 ends the head for a WebSocket.
+        for (;;) {
+            parser.emplace();
+            parser->header_limit(kMaxResponseHead);
+            parser->body_limit(boost::none);
+            if (method_ == "HEAD") parser->skip(true);
+            upstream_->next_layer().expires_after(config_.upstream_response_timeout);
+            auto [ec, n] = co_await http::async_read_header(*upstream_, buffer_, *parser,
+                                                            asio::as_tuple(use_awaitable));
+            if (ec == beast::error::timeout) {
+                co_await fail(504, fmt::format("no response head from the web bridge within {} ms",
+                                               config_.upstream_response_timeout.count()));
+                co_return;
+            }
+            if (ec) {
+                co_await fail(502, "reading the web bridge's response failed: " + tls::describe(ec));
+                co_return;
+            }
+            const unsigned code = parser->get().result_int();
+            if (code >= 200 || code == 101) break;
+        }
+        auto& response = parser->get();
+        status_ = response.result_int();
+        if (websocket_) {
+            co_await relay_websocket(response.base());
+            co_return;
+        }
+        Headers headers{{":status", std::to_string(status_)}};
+        for (const auto& field : response) {
+            std::string name = lowercase(field.name_string());
+            if (is_hop_by_hop(name)) continue;
+            headers.push_back({std::move(name), std::string(field.value())});
+        }
+        const bool no_body = parser->is_done();
+        if (link_->respond(headers, no_body)) co_return;
+        if (no_body) co_return;
+        std::vector<char> chunk(kChunkSize);
+        while (!parser->is_done()) {
+            parser->get().body().data = chunk.data();
+            parser->get().body().size = chunk.size();
+            upstream_->next_layer().expires_after(config_.upstream_response_timeout);
+            auto [ec, n] =
+                co_await http::async_read(*upstream_, buffer_, *parser, asio::as_tuple(use_awaitable));
+            if (ec == http::error::need_buffer) ec = {};
+            if (ec) {
+                context_.log.warn("trace={} response from the web bridge broke off: {}", trace_,
+                                  tls::describe(ec));
+                link_->reset(true);
+                co_return;
+            }
+            const std::size_t got = chunk.size() - parser->get().body().size;
+            bytes_out_ += got;
+            if (got && co_await link_->write({chunk.data(), got})) co_return;
+        }
+        link_->finish();
+    }
+
+    awaitable<void> relay_websocket(const http::response_header<>& response) {
+        if (status_ != 101) {
+            // Refused upgrade: pass the web bridge's answer on as an ordinary response.
+            Headers headers{{":status", std::to_string(status_)}};
+            for (const auto& field : response) {
+                std::string name = lowercase(field.name_string());
+                if (!is_hop_by_hop(name) && name != "content-length")
+                    headers.push_back({std::move(name), std::string(field.value())});
+            }
+            link_->respond(headers, true);
+            co_return;
+        }
+        Headers headers{{":status", "200"}};
+        for (const auto& field : response) {
+            std::string name = lowercase(field.name_string());
+            if (!is_hop_by_hop(name)) headers.push_back({std::move(name), std::string(field.value())});
+        }
+        if (link_->respond(headers, false)) co_return;
+        upstream_->next_layer().expires_never();
+        co_await (websocket_down() || upload());
+    }
+
+    awaitable<void> websocket_down() {
+        if (buffer_.size() > 0) {
+            const std::string early = beast::buffers_to_string(buffer_.data());
+            buffer_.consume(buffer_.size());
+            bytes_out_ += early.size();
+            if (co_await link_->write(early)) co_return;
+        }
+        std::vector<char> chunk(kChunkSize);
+        for (;;) {
+            auto [ec, n] = co_await upstream_->async_read_some(asio::buffer(chunk),
+                                                               asio::as_tuple(use_awaitable));
+            if (ec) break;
+            bytes_out_ += n;
+            if (co_await link_->write({chunk.data(), n})) co_return;
+        }
+        link_->finish();
+    }
+
+    awaitable<void> fail(unsigned status, const std::string& reason) {
+        context_.log.warn("upstream error trace={}: {}", trace_, reason);
+        co_await answer(status, status == 504 ? "Gateway Timeout" : "Bad Gateway",
+                        "The meeting server could not be reached. Try again shortly.", {});
+        log_access();
+    }
+
+    awaitable<void> answer(unsigned status, std::string_view title, std::string_view detail,
+                           std::string_view refusal) {
+        status_ = status;
+        const std::string body = local_response_body(status, title, detail);
+        if (link_->respond(local_response_headers(status, body.size()), false)) co_return;
+        co_await link_->write(body);
+        link_->finish();
+        if (!refusal.empty()) {
+            context_.log.info("refused trace={} host={} path={} status={}: {}", trace_,
+                              authority_, path_, status, refusal);
+            log_access();
+        }
+    }
+
+    void log_access() const {
+        context_.log.info(
+            "access trace={} client={} method={} host={} path={} status={} in={} out={} ms={:.3f}",
+            trace_, client_.empty() ? "-" : client_,
+            websocket_ ? std::string_view("GET") : method_, authority_, path_, status_, bytes_in_,
+            bytes_out_, elapsed_ms(start_));
+    }
+
+    const UpstreamContext& context_;
+    const CoreConfig& config_;
+    std::shared_ptr<LinkStream> link_;
+    std::string method_, path_, authority_, trace_, client_;
+    bool websocket_ = false;
+    std::optional<Stream> upstream_;
+    beast::flat_buffer buffer_;
+    unsigned status_ = 0;
+    std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+awaitable<void> forward_upstream(const UpstreamContext& context,
+                                 std::shared_ptr<LinkStream> stream) {
+    UpstreamExchange exchange(context, std::move(stream));
+    co_await exchange.run();
+}
+
+}  // namespace edgeway::proxy

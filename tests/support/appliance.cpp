@@ -1,0 +1,176 @@
+#include "tests/support/appliance.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <stdexcept>
+
+namespace edgeway::test {
+namespace {
+
+std::uint16_t port_of(const LogMatch& match) {
+    return static_cast<std::uint16_t>(std::stoul(match[1]));
+}
+
+json default_edge_config(const tls::LabPki& pki) {
+    return {
+        {"log_level", "info"},
+        {"workers", 1},
+        {"listen",
+         {{"https", "127.0.0.1:0"}, {"http_redirect", "127.0.0.1:0"}, {"link", "127.0.0.1:0"}}},
+        {"tls", {{"certificate", pki.edge_cert().string()}, {"private_key", pki.edge_key().string()}}},
+        {"link_tls",
+         {{"certificate", pki.link_cert().string()},
+          {"private_key", pki.link_key().string()},
+          {"client_ca", pki.ca_cert().string()}}},
+        {"join_hosts", {"localhost"}},
+        {"limits",
+         {{"max_header_bytes", 16384},
+          {"max_body_bytes", 1073741824},
+          {"header_timeout_ms", 10000},
+          {"keepalive_timeout_ms", 60000}}},
+        {"link", {{"ping_interval_ms", 3000}, {"dead_after_ms", 9000}}},
+    };
+}
+
+}  // namespace
+
+void write_json(const std::filesystem::path& file, const json& value) {
+    std::ofstream out(file, std::ios::trunc);
+    out << value.dump(2) << "\n";
+    if (!out) throw std::runtime_error("cannot write " + file.string());
+}
+
+std::uint16_t reserve_closed_port(int& fd) {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error("socket failed");
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    socklen_t length = sizeof address;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+        throw std::runtime_error("cannot reserve a port");
+    }
+    return ntohs(address.sin_port);
+}
+
+Appliance::Appliance(ApplianceOptions options)
+    : options_(std::move(options)), dir_("edgeway-e2e"), pki_(tls::ensure_lab_pki(dir_ / "pki", {})) {
+    const auto binary = edgeway_binary().string();
+    const auto timeout = options_.startup_timeout;
+
+    webbridge_ca_ = pki_.ca_cert();
+    if (options_.upstream == Upstream::untrusted) {
+        webbridge_ca_ = dir_ / "rogue-ca.pem";
+        tls::write_ca(webbridge_ca_, dir_ / "rogue-ca.key", "Rogue Test CA");
+    }
+
+    if (options_.upstream == Upstream::closed_port) {
+        webbridge_port_ = reserve_closed_port(closed_port_fd_);
+    } else if (options_.start_webbridge) {
+        webbridge_ = std::make_unique<ChildProcess>(
+            "webbridge", binary,
+            std::vector<std::string>{"webbridge-demo", "--listen", "127.0.0.1:0", "--cert",
+                                     pki_.webbridge_cert().string(), "--key",
+                                     pki_.webbridge_key().string()},
+            dir_ / "webbridge.log");
+        webbridge_port_ =
+            port_of(webbridge_->require_log(R"(listening on 127\.0\.0\.1:(\d+))", timeout));
+    }
+
+    edge_config_ = default_edge_config(pki_);
+    edge_config_.merge_patch(options_.edge_patch);
+    write_json(dir_ / "edge.json", edge_config_);
+    edge_ = std::make_unique<ChildProcess>(
+        "edge", binary,
+        std::vector<std::string>{"edge", "--config", (dir_ / "edge.json").string()},
+        dir_ / "edge.log");
+    https_port_ = port_of(edge_->require_log(R"(https listening on 127\.0\.0\.1:(\d+))", timeout));
+    link_port_ = port_of(edge_->require_log(R"(link listening on 127\.0\.0\.1:(\d+))", timeout));
+    redirect_port_ =
+        port_of(edge_->require_log(R"(redirect listening on 127\.0\.0\.1:(\d+))", timeout));
+
+    if (options_.via_relay) relay_ = std::make_unique<LinkRelay>(link_port_);
+    if (options_.start_core) start_core();
+}
+
+Appliance::~Appliance() {
+    // Core first, so the edge does not log a link failure as the last thing before it stops.
+    core_.reset();
+    relay_.reset();
+    edge_.reset();
+    webbridge_.reset();
+    if (closed_port_fd_ >= 0) ::close(closed_port_fd_);
+}
+
+TlsTarget Appliance::target() const {
+    TlsTarget target;
+    target.port = https_port_;
+    target.ca_file = pki_.ca_cert();
+    return target;
+}
+
+TlsTarget Appliance::link_target() const {
+    TlsTarget target;
+    target.port = link_port_;
+    target.ca_file = pki_.ca_cert();
+    target.alpn = {"h2"};
+    return target;
+}
+
+json Appliance::core_config() const {
+    const auto link_address =
+        "127.0.0.1:" + std::to_string(relay_ ? relay_->port() : link_port_);
+    json config = {
+        {"log_level", "info"},
+        {"workers", 1},
+        {"join_url", "https://localhost/"},
+        {"edges", json::array({{{"address", link_address}, {"server_name", "localhost"}}})},
+        {"links_per_edge", 1},
+        {"link_tls",
+         {{"certificate", pki_.core_cert().string()},
+          {"private_key", pki_.core_key().string()},
+          {"edge_ca", pki_.ca_cert().string()}}},
+        {"webbridge_tls", {{"ca", webbridge_ca_.string()}, {"insecure_skip_verify", false}}},
+        {"resolve", {{"localhost", "127.0.0.1:" + std::to_string(webbridge_port_)}}},
+        {"link",
+         {{"ping_interval_ms", 3000},
+          {"dead_after_ms", 9000},
+          {"reconnect_min_ms", 250},
+          {"reconnect_max_ms", 2000}}},
+        {"upstream", {{"connect_timeout_ms", 5000}, {"response_timeout_ms", 60000}}},
+    };
+    config.merge_patch(options_.core_patch);
+    return config;
+}
+
+void Appliance::start_core() {
+    if (core_) stop_core();
+    const std::size_t edge_before = edge_links_up();
+    ++core_generation_;
+    const auto config_file = dir_ / ("core-" + std::to_string(core_generation_) + ".json");
+    write_json(config_file, core_config());
+    core_ = std::make_unique<ChildProcess>(
+        "core-" + std::to_string(core_generation_), edgeway_binary(),
+        std::vector<std::string>{"core", "--config", config_file.string()},
+        dir_ / ("core-" + std::to_string(core_generation_) + ".log"));
+    wait_link_up(edge_before + 1, 1, options_.startup_timeout);
+}
+
+int Appliance::stop_core() {
+    if (!core_) return 0;
+    const int code = core_->terminate();
+    return code;
+}
+
+void Appliance::wait_link_up(std::size_t edge_count, std::size_t core_count, Millis timeout) {
+    core_->require_log(kCoreLinkUp, timeout, core_count);
+    edge_->require_log(kEdgeLinkUp, timeout, edge_count);
+}
+
+}  // namespace edgeway::test

@@ -1,0 +1,102 @@
+// The appliance under test, on loopback: the lab PKI, the demo web bridge, an edge and a core
+// (real processes of the edgeway binary), each with its own config file and log in a TempDir,
+// every port picked by the kernel and read back from the logs.
+#pragma once
+
+#include "tests/support/child_process.hpp"
+#include "tests/support/link_relay.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/tls_client.hpp"
+
+#include "tls/tls.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+
+namespace edgeway::test {
+
+using json = nlohmann::json;
+
+enum class Upstream {
+    demo,         // the demo web bridge, trusted through the lab CA
+    closed_port,  // resolve points at a port nobody listens on
+    untrusted,    // the demo web bridge, but the core trusts only a rogue CA
+};
+
+struct ApplianceOptions {
+    bool start_webbridge = true;
+    bool start_core = true;
+    bool via_relay = false;  // the core dials a LinkRelay in front of the edge's link port
+    Upstream upstream = Upstream::demo;
+    json edge_patch = json::object();  // RFC 7386 merge patches over the default configs
+    json core_patch = json::object();
+    Millis startup_timeout = 15000ms;
+};
+
+class Appliance {
+public:
+    explicit Appliance(ApplianceOptions options = {});
+    ~Appliance();
+    Appliance(const Appliance&) = delete;
+    Appliance& operator=(const Appliance&) = delete;
+
+    const TempDir& dir() const { return dir_; }
+    const tls::LabPki& pki() const { return pki_; }
+    std::filesystem::path ca_file() const { return pki_.ca_cert(); }
+    std::uint16_t https_port() const { return https_port_; }
+    std::uint16_t redirect_port() const { return redirect_port_; }
+    std::uint16_t link_port() const { return link_port_; }
+    std::uint16_t webbridge_port() const { return webbridge_port_; }
+    // A client target for the edge's HTTPS port trusting the lab CA.
+    TlsTarget target() const;
+    // A client target for the edge's link port (no client certificate set).
+    TlsTarget link_target() const;
+
+    ChildProcess& edge() { return *edge_; }
+    ChildProcess& core() { return *core_; }
+    ChildProcess& webbridge() { return *webbridge_; }
+    bool has_core() const { return core_ != nullptr; }
+    LinkRelay& relay() { return *relay_; }
+
+    const json& edge_config() const { return edge_config_; }
+    json core_config() const;
+
+    // Starts a core (a new process and log) and waits for the next "link up" on both ends.
+    void start_core();
+    // SIGTERM; returns the exit code.
+    int stop_core();
+    void restart_core() {
+        stop_core();
+        start_core();
+    }
+    // Waits until the edge has logged `edge_count` "link up" lines in total and the current core
+    // `core_count`.
+    void wait_link_up(std::size_t edge_count, std::size_t core_count, Millis timeout = 15000ms);
+    std::size_t edge_links_up() { return edge_->log().count(kEdgeLinkUp); }
+
+    static constexpr const char* kEdgeLinkUp = R"(link up from 127\.0\.0\.1:\d+)";
+    static constexpr const char* kCoreLinkUp = R"(link up to )";
+
+private:
+    ApplianceOptions options_;
+    TempDir dir_;
+    tls::LabPki pki_;
+    std::filesystem::path webbridge_ca_;
+    int closed_port_fd_ = -1;
+    std::uint16_t https_port_ = 0, redirect_port_ = 0, link_port_ = 0, webbridge_port_ = 0;
+    json edge_config_;
+    std::unique_ptr<ChildProcess> webbridge_, edge_, core_;
+    std::unique_ptr<LinkRelay> relay_;
+    int core_generation_ = 0;
+};
+
+// Writes JSON to a file (pretty-printed).
+void write_json(const std::filesystem::path& file, const json& value);
+
+// A port on 127.0.0.1 that is bound but not listening (connections are refused) while fd is open.
+std::uint16_t reserve_closed_port(int& fd);
+
+}  // namespace edgeway::test
