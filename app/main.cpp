@@ -5,16 +5,16 @@
 #include "proxy/proxy.hpp"
 #include "tls/tls.hpp"
 
+#include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <fmt/format.h>
 
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -49,7 +49,8 @@ Runs the core. FILE is JSON (comments allowed); see packaging/core.example.json.
 A bad file or field stops start-up with a message naming both, and exit code 2.
 )";
 
-constexpr const char* kDemoUsage = R"(usage: edgeway demo [--state-dir DIR] [--https-port P] [--http-port P]
+constexpr const char* kDemoUsage =
+    R"(usage: edgeway demo [--state-dir DIR] [--https-port P] [--http-port P]
                    [--link-port P] [--webbridge-port P] [--log-level LEVEL]
 
 Runs the demo appliance on 127.0.0.1: an edge, a core and the demo web bridge. Certificates
@@ -157,9 +158,10 @@ int run_pki(const std::vector<std::string>& args) {
     if (!parse_pairs(args, {"--dir", "--host"}, options)) return kExitUsage;
     fs::path dir;
     std::vector<std::string> hosts;
-    for (const auto& [name, value] : options) (name == "--dir" ? dir : fs::path()) = value;
-    for (const auto& [name, value] : options)
+    for (const auto& [name, value] : options) {
+        if (name == "--dir") dir = value;
         if (name == "--host") hosts.push_back(value);
+    }
     if (dir.empty()) {
         std::cerr << kPkiUsage;
         return kExitUsage;
@@ -175,7 +177,8 @@ int run_pki(const std::vector<std::string>& args) {
 }
 
 bool parse_port(const std::string& text, std::uint16_t& port) {
-    if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos)
+    if (text.empty() || text.size() > 5 ||
+        text.find_first_not_of("0123456789") != std::string::npos)
         return false;
     const unsigned long value = std::stoul(text);
     if (value > 65535) return false;
@@ -196,12 +199,18 @@ int run_demo(const std::vector<std::string>& args) {
     LogLevel level = LogLevel::info;
     for (const auto& [name, value] : options) {
         bool ok = true;
-        if (name == "--state-dir") state = value;
-        else if (name == "--https-port") ok = parse_port(value, https);
-        else if (name == "--http-port") ok = parse_port(value, http);
-        else if (name == "--link-port") ok = parse_port(value, link);
-        else if (name == "--webbridge-port") ok = parse_port(value, webbridge);
-        else if (name == "--log-level") ok = parse_log_level(value, level);
+        if (name == "--state-dir")
+            state = value;
+        else if (name == "--https-port")
+            ok = parse_port(value, https);
+        else if (name == "--http-port")
+            ok = parse_port(value, http);
+        else if (name == "--link-port")
+            ok = parse_port(value, link);
+        else if (name == "--webbridge-port")
+            ok = parse_port(value, webbridge);
+        else if (name == "--log-level")
+            ok = parse_log_level(value, level);
         if (!ok) {
             std::cerr << "edgeway: " << name << ": invalid value " << value << "\n";
             return kExitUsage;
@@ -212,10 +221,10 @@ int run_demo(const std::vector<std::string>& args) {
         const auto pki = tls::ensure_lab_pki(state / "pki", {});
 
         boost::asio::io_context bridge_io;
-        demo::WebBridge bridge(bridge_io,
-                               {fmt::format("127.0.0.1:{}", webbridge), pki.webbridge_cert(),
-                                pki.webbridge_key()},
-                               bridge_log);
+        demo::WebBridge bridge(
+            bridge_io,
+            {fmt::format("127.0.0.1:{}", webbridge), pki.webbridge_cert(), pki.webbridge_key()},
+            bridge_log);
         bridge.start();
         std::thread bridge_thread([&] { bridge_io.run(); });
 

@@ -72,9 +72,9 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // Timeouts, one per phase.
 constexpr auto kHandshakeTimeout = 10s;  // TCP accepted to TLS established
 constexpr auto kIdleTimeout = 30s;       // keep-alive wait for a request, and each body read
-constexpr auto kWriteTimeout = 30s;  // each response write: a client that stops reading is dropped
-constexpr auto kShutdownTimeout = 5s;  // waiting for the client's close_notify
-constexpr auto kStopDeadline = 5s;     // webbridge_demo_main: connections get this long to close
+constexpr auto kWriteTimeout = 30s;      // each response write: a stalled reader is dropped
+constexpr auto kShutdownTimeout = 5s;    // waiting for the client's close_notify
+constexpr auto kStopDeadline = 5s;       // webbridge_demo_main: connections get this long to close
 
 // Limits.
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
@@ -388,6 +388,9 @@ asio::awaitable<Outcome> handle_upload(Stream& stream, beast::flat_buffer& buffe
         if (ec) co_return client_gone(ec);
     }
 
+    // Beast reads only as much as the buffer has room for, and the buffer is still the size the
+    // request header needed; without room, a large body arrives a kilobyte per read.
+    buffer.reserve(kChunkSize);
     Sha256 sha256;
     std::uint64_t total = 0;
     std::vector<unsigned char> piece(kChunkSize);
@@ -402,19 +405,21 @@ asio::awaitable<Outcome> handle_upload(Stream& stream, beast::flat_buffer& buffe
         total += got;
         if (ec == http::error::body_limit) {
             info.keep_alive = false;  // the rest of the body is still on its way
-            co_return co_await send(stream, text_response(info, 413, "body too large\n"), false);
+            auto res = text_response(info, 413, "body too large\n");
+            co_return co_await send(stream, std::move(res), false);
         }
         if (ec == http::error::partial_message) co_return client_gone(ec);
         if (is_http_error(ec)) {
             info.keep_alive = false;
-            co_return co_await send(stream, text_response(info, 400, "malformed body\n"), false);
+            auto res = text_response(info, 400, "malformed body\n");
+            co_return co_await send(stream, std::move(res), false);
         }
         if (ec) co_return client_gone(ec);
     }
 
     nlohmann::ordered_json body{{"bytes", total}, {"sha256", sha256.hex_digest()}};
-    co_return co_await send(stream, make_response(info, 200, "application/json", body.dump()),
-                            false);
+    auto res = make_response(info, 200, "application/json", body.dump());
+    co_return co_await send(stream, std::move(res), false);
 }
 
 // GET /download?bytes=N: N pattern bytes written 64 KiB at a time, straight from the pattern.
@@ -481,8 +486,8 @@ asio::awaitable<Outcome> handle_drip(Stream& stream, const RequestInfo& info, st
         beast::get_lowest_layer(stream).expires_after(kWriteTimeout);
         beast::error_code ec;
         if (chunked) {
-            std::tie(ec, std::ignore) =
-                co_await asio::async_write(stream, http::make_chunk(asio::buffer(line)), use_tuple);
+            const auto chunk = http::make_chunk(asio::buffer(line));
+            std::tie(ec, std::ignore) = co_await asio::async_write(stream, chunk, use_tuple);
         } else {
             std::tie(ec, std::ignore) =
                 co_await asio::async_write(stream, asio::buffer(line), use_tuple);
@@ -495,7 +500,8 @@ asio::awaitable<Outcome> handle_drip(Stream& stream, const RequestInfo& info, st
     }
     if (chunked) {
         beast::get_lowest_layer(stream).expires_after(kWriteTimeout);
-        auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), use_tuple);
+        const auto last = http::make_chunk_last();
+        auto [ec, n] = co_await asio::async_write(stream, last, use_tuple);
         out.error = ec;
     }
     co_return out;
@@ -523,15 +529,33 @@ http::response<http::string_body> echo_headers(const RequestInfo& info,
                          body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-template <class Stream>
-asio::awaitable<void> run_websocket(Server& server, Connection& connection, Stream stream,
-                                    http::request<http::buffer_body> req, RequestInfo info);
+// What a request asks for, decided from its header alone.
+struct Route {
+    enum class Kind { reply, upload, download, drip, websocket };
+    Kind kind = Kind::reply;
+    http::response<http::string_body> reply;  // Kind::reply
+    bool head_only = false;                   // Kind::reply: answer a HEAD, header only
+    std::uint64_t count = 0;                  // download: bytes; drip: chunks
+    std::chrono::milliseconds interval{};     // drip
+};
 
-// Answers one request whose header has been read.
-template <class Stream>
-asio::awaitable<Outcome> respond(Server& server, Connection& connection, Stream& stream,
-                                 beast::flat_buffer& buffer, RequestParser& parser,
-                                 RequestInfo& info) {
+Route reply(http::response<http::string_body> res, bool head_only = false) {
+    Route route;
+    route.reply = std::move(res);
+    route.head_only = head_only;
+    return route;
+}
+
+Route stream_route(Route::Kind kind, std::uint64_t count = 0,
+                   std::chrono::milliseconds interval = {}) {
+    Route route;
+    route.kind = kind;
+    route.count = count;
+    route.interval = interval;
+    return route;
+}
+
+Route route_request(const RequestInfo& info, const http::request<http::buffer_body>& req) {
     const std::string_view target = info.target;
     const auto question = target.find('?');
     const std::string_view path = target.substr(0, question);
@@ -542,61 +566,36 @@ asio::awaitable<Outcome> respond(Server& server, Connection& connection, Stream&
 
     if (path == "/upload") {
         if (info.method == http::verb::post || info.method == http::verb::put) {
-            co_return co_await handle_upload(stream, buffer, parser, info);
+            return stream_route(Route::Kind::upload);
         }
-        if (!parser.is_done()) info.keep_alive = false;
-        co_return co_await send(stream, method_not_allowed(info, "POST, PUT"), false);
+        return reply(method_not_allowed(info, "POST, PUT"));
     }
-
-    // Nothing else takes a body. Drop a small one to keep the connection; don't ask for a large
-    // one.
-    if (!parser.is_done()) {
-        if (expects_continue(parser.get())) {
-            info.keep_alive = false;
-        } else if (const auto ec = co_await discard_body(stream, buffer, parser); ec) {
-            if (ec == http::error::body_limit) {
-                info.keep_alive = false;
-            } else if (is_http_error(ec) && ec != http::error::partial_message) {
-                info.keep_alive = false;
-                co_return co_await send(stream, text_response(info, 400, "malformed body\n"),
-                                        false);
-            } else {
-                co_return client_gone(ec);
-            }
-        }
-    }
-
     if (const assets::Asset* asset = assets::find(path)) {
-        if (!get && !head)
-            co_return co_await send(stream, method_not_allowed(info, "GET, HEAD"), false);
+        if (!get && !head) return reply(method_not_allowed(info, "GET, HEAD"));
         auto res = make_response(info, 200, asset->content_type, std::string(asset->body));
         res.set(http::field::cache_control, "no-cache");
-        co_return co_await send(stream, std::move(res), head);
+        return reply(std::move(res), head);
     }
     if (path == "/health") {
-        if (!get && !head)
-            co_return co_await send(stream, method_not_allowed(info, "GET, HEAD"), false);
-        co_return co_await send(stream, text_response(info, 200, "ok\n"), head);
+        if (!get && !head) return reply(method_not_allowed(info, "GET, HEAD"));
+        return reply(text_response(info, 200, "ok\n"), head);
     }
 
     // The remaining endpoints are GET only.
     const bool known = path == "/echo-headers" || path == "/download" || path == "/drip" ||
                        path == "/ws/echo" || path.starts_with("/status/");
-    if (!known) co_return co_await send(stream, text_response(info, 404, "not found\n"), head);
-    if (!get) co_return co_await send(stream, method_not_allowed(info, "GET"), false);
+    if (!known) return reply(text_response(info, 404, "not found\n"), head);
+    if (!get) return reply(method_not_allowed(info, "GET"));
 
-    if (path == "/echo-headers") {
-        co_return co_await send(stream, echo_headers(info, parser.get()), false);
-    }
+    if (path == "/echo-headers") return reply(echo_headers(info, req));
     if (path == "/download") {
         const auto bytes = query_value(query, "bytes");
         const auto size = bytes ? parse_uint(*bytes) : std::nullopt;
         if (!size || *size > kDownloadLimit) {
-            co_return co_await send(
-                stream, text_response(info, 400, "bytes must be an integer from 0 to 4294967296\n"),
-                false);
+            return reply(
+                text_response(info, 400, "bytes must be an integer from 0 to 4294967296\n"));
         }
-        co_return co_await handle_download(stream, server, info, *size);
+        return stream_route(Route::Kind::download, *size);
     }
     if (path == "/drip") {
         const auto chunks_text = query_value(query, "chunks");
@@ -604,37 +603,86 @@ asio::awaitable<Outcome> respond(Server& server, Connection& connection, Stream&
         const auto chunks = chunks_text ? parse_uint(*chunks_text) : kDripDefaultChunks;
         const auto interval = interval_text ? parse_uint(*interval_text) : kDripDefaultIntervalMs;
         if (!chunks || *chunks > kDripMaxChunks || !interval || *interval > kDripMaxIntervalMs) {
-            co_return co_await send(
-                stream,
-                text_response(info, 400, "chunks must be 0..100000 and interval_ms 0..60000\n"),
-                false);
+            return reply(
+                text_response(info, 400, "chunks must be 0..100000 and interval_ms 0..60000\n"));
         }
-        co_return co_await handle_drip(stream, info, *chunks, std::chrono::milliseconds(*interval));
+        return stream_route(Route::Kind::drip, *chunks, std::chrono::milliseconds(*interval));
     }
     if (path == "/ws/echo") {
-        if (!websocket::is_upgrade(parser.get())) {
-            auto res = text_response(info, 426, "WebSocket upgrade required\n");
-            res.set(http::field::upgrade, "websocket");
-            co_return co_await send(stream, std::move(res), false);
-        }
-        co_await run_websocket(server, connection, std::move(stream), parser.release(), info);
-        Outcome out;
-        out.upgraded = true;
-        co_return out;
+        if (websocket::is_upgrade(req)) return stream_route(Route::Kind::websocket);
+        auto res = text_response(info, 426, "WebSocket upgrade required\n");
+        res.set(http::field::upgrade, "websocket");
+        return reply(std::move(res));
     }
 
     // /status/<code>
     const auto code = parse_uint(path.substr(std::string_view("/status/").size()));
     if (!code || *code < 200 || *code > 599) {
-        co_return co_await send(stream, text_response(info, 400, "status must be 200..599\n"),
-                                false);
+        return reply(text_response(info, 400, "status must be 200..599\n"));
     }
     const auto status = static_cast<unsigned>(*code);
-    // 204 and 304 never carry a body.
-    const bool bodyless = status == 204 || status == 304;
-    co_return co_await send(
-        stream, text_response(info, status, bodyless ? "" : fmt::format("status {}\n", status)),
-        false);
+    if (status == 204 || status == 304) {
+        // These never carry a body, and a Content-Length: 0 would misstate (304) or is forbidden
+        // (204, RFC 9110 section 8.6).
+        auto res = text_response(info, status, "");
+        res.erase(http::field::content_length);
+        return reply(std::move(res));
+    }
+    return reply(text_response(info, status, fmt::format("status {}\n", status)));
+}
+
+template <class Stream>
+asio::awaitable<void> run_websocket(Server& server, Connection& connection, Stream stream,
+                                    http::request<http::buffer_body> req, RequestInfo info);
+
+// Answers one request whose header has been read.
+//
+// Responses are built into named locals before they are awaited on: GCC 12 destroys some
+// temporaries inside co_await expressions twice (seen with a conditional operator).
+template <class Stream>
+asio::awaitable<Outcome> respond(Server& server, Connection& connection, Stream& stream,
+                                 beast::flat_buffer& buffer, RequestParser& parser,
+                                 RequestInfo& info) {
+    Route route = route_request(info, parser.get());
+    if (route.kind == Route::Kind::upload) {
+        co_return co_await handle_upload(stream, buffer, parser, info);
+    }
+
+    // Nothing else takes a body. Drop a small one to keep the connection; don't ask for a large
+    // one (Expect: 100-continue) or read past kDiscardLimit: close the connection instead.
+    if (!parser.is_done()) {
+        beast::error_code ec = http::error::body_limit;
+        if (!expects_continue(parser.get())) ec = co_await discard_body(stream, buffer, parser);
+        if (ec == http::error::partial_message) co_return client_gone(ec);
+        if (ec == http::error::body_limit) {
+            info.keep_alive = false;
+        } else if (is_http_error(ec)) {
+            info.keep_alive = false;
+            auto res = text_response(info, 400, "malformed body\n");
+            co_return co_await send(stream, std::move(res), false);
+        } else if (ec) {
+            co_return client_gone(ec);
+        }
+        route.reply.keep_alive(info.keep_alive);
+    }
+
+    switch (route.kind) {
+        case Route::Kind::download:
+            co_return co_await handle_download(stream, server, info, route.count);
+        case Route::Kind::drip:
+            co_return co_await handle_drip(stream, info, route.count, route.interval);
+        case Route::Kind::websocket: {
+            auto req = parser.release();
+            co_await run_websocket(server, connection, std::move(stream), std::move(req), info);
+            Outcome out;
+            out.upgraded = true;
+            co_return out;
+        }
+        case Route::Kind::upload:
+        case Route::Kind::reply:
+            break;
+    }
+    co_return co_await send(stream, std::move(route.reply), route.head_only);
 }
 
 asio::awaitable<void> close_gracefully(TlsStream& stream) {
@@ -660,13 +708,19 @@ asio::awaitable<void> serve_http(Server& server, Connection& connection, Stream&
             co_await close_gracefully(stream);
             co_return;
         }
-        if (ec == ssl::error::stream_truncated || ec == beast::error::timeout) co_return;
+        if (ec == ssl::error::stream_truncated || ec == beast::error::timeout ||
+            ec == http::error::partial_message) {
+            co_return;
+        }
         if (is_http_error(ec)) {
             server.log.debug("{}: bad request: {}", connection.peer, ec.message());
             RequestInfo info;
             info.keep_alive = false;
-            const Outcome out =
-                co_await send(stream, text_response(info, 400, "bad request\n"), false);
+            unsigned status = 400;
+            if (ec == http::error::body_limit) status = 413;  // Content-Length over kUploadLimit
+            if (ec == http::error::header_limit) status = 431;
+            auto res = text_response(info, status, ec.message() + "\n");
+            const Outcome out = co_await send(stream, std::move(res), false);
             if (!out.error) co_await close_gracefully(stream);
             co_return;
         }
@@ -710,6 +764,7 @@ asio::awaitable<void> run_websocket(Server& server, Connection& connection, Stre
     deflate.client_enable = false;
     ws.set_option(deflate);
     ws.read_message_max(kWebSocketMessageLimit);
+    ws.auto_fragment(false);  // echo a message as one frame, not as write_buffer_bytes pieces
     ws.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(http::field::server, kServerName); }));
 
@@ -760,8 +815,8 @@ asio::awaitable<void> run_session(std::shared_ptr<Server> server,
 
 asio::awaitable<void> accept_loop(std::shared_ptr<Server> server) {
     for (;;) {
-        auto [ec, socket] =
-            co_await server->acceptor.async_accept(asio::make_strand(server->io), use_tuple);
+        auto strand = asio::make_strand(server->io);  // the new connection's
+        auto [ec, socket] = co_await server->acceptor.async_accept(strand, use_tuple);
         if (!server->acceptor.is_open()) co_return;  // stop()
         if (ec) {
             // Out of descriptors, or a connection reset while queued: pause rather than spin.

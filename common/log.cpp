@@ -7,11 +7,16 @@
 namespace edgeway {
 
 bool parse_log_level(std::string_view text, LogLevel& level) {
-    if (text == "debug") level = LogLevel::debug;
-    else if (text == "info") level = LogLevel::info;
-    else if (text == "warn") level = LogLevel::warn;
-    else if (text == "error") level = LogLevel::error;
-    else return false;
+    if (text == "debug")
+        level = LogLevel::debug;
+    else if (text == "info")
+        level = LogLevel::info;
+    else if (text == "warn")
+        level = LogLevel::warn;
+    else if (text == "error")
+        level = LogLevel::error;
+    else
+        return false;
     return true;
 }
 

@@ -16,21 +16,24 @@ enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3 };
 bool parse_log_level(std::string_view text, LogLevel& level);
 
 class Logger {
-public:
+  public:
     // component is printed before each message ("edge", "core", "webbridge-demo").
     explicit Logger(std::string component, LogLevel level = LogLevel::info);
 
     template <typename... Args>
     void debug(fmt::format_string<Args...> f, Args&&... args) {
-        if (enabled(LogLevel::debug)) write(LogLevel::debug, fmt::format(f, std::forward<Args>(args)...));
+        if (enabled(LogLevel::debug))
+            write(LogLevel::debug, fmt::format(f, std::forward<Args>(args)...));
     }
     template <typename... Args>
     void info(fmt::format_string<Args...> f, Args&&... args) {
-        if (enabled(LogLevel::info)) write(LogLevel::info, fmt::format(f, std::forward<Args>(args)...));
+        if (enabled(LogLevel::info))
+            write(LogLevel::info, fmt::format(f, std::forward<Args>(args)...));
     }
     template <typename... Args>
     void warn(fmt::format_string<Args...> f, Args&&... args) {
-        if (enabled(LogLevel::warn)) write(LogLevel::warn, fmt::format(f, std::forward<Args>(args)...));
+        if (enabled(LogLevel::warn))
+            write(LogLevel::warn, fmt::format(f, std::forward<Args>(args)...));
     }
     template <typename... Args>
     void error(fmt::format_string<Args...> f, Args&&... args) {
@@ -43,7 +46,7 @@ public:
     // Writes "2026-11-25T10:41:03.123Z INFO  <component>: <message>\n" in one write.
     void write(LogLevel level, std::string_view message);
 
-private:
+  private:
     std::string component_;
     LogLevel level_;
     std::mutex mutex_;  // one line at a time when several worker threads log

@@ -16,7 +16,7 @@ using json = nlohmann::json;
 
 // Walks one JSON object, remembering which fields were read so the rest can be reported.
 class Fields {
-public:
+  public:
     Fields(const json& object, std::string path, const std::filesystem::path& file)
         : object_(object), path_(std::move(path)), file_(file) {
         if (!object_.is_object()) fail(path_.empty() ? "(top level)" : path_, "an object");
@@ -117,7 +117,7 @@ public:
     const json& raw() const { return object_; }
     const std::filesystem::path& file() const { return file_; }
 
-private:
+  private:
     const json& object_;
     std::string path_;
     const std::filesystem::path& file_;
@@ -210,8 +210,7 @@ EdgeConfig load_edge_config(const std::filesystem::path& file) {
 
     Fields limits = top.object("limits");
     limits.integer("max_header_bytes", config.limits.max_header_bytes, 1024, 1024 * 1024);
-    limits.integer("max_body_bytes", config.limits.max_body_bytes, 0,
-                   std::uint64_t{1} << 50);
+    limits.integer("max_body_bytes", config.limits.max_body_bytes, 0, std::uint64_t{1} << 50);
     limits.millis("header_timeout_ms", config.limits.header_timeout, 100);
     limits.millis("keepalive_timeout_ms", config.limits.keepalive_timeout, 100);
     limits.millis("handshake_timeout_ms", config.limits.handshake_timeout, 100);
@@ -251,13 +250,15 @@ CoreConfig load_core_config(const std::filesystem::path& file) {
         }
         if (authority.empty() || authority.find_first_of("@ ") != std::string::npos)
             top.fail("join_url", "an https:// URL with a host name");
-        for (auto& c : authority) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (auto& c : authority)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         config.join_host = authority;
     }
 
     const json* edges = top.find("edges");
     if (!edges || !edges->is_array() || edges->empty())
-        top.fail("edges", "a non-empty array of {\"address\": \"host:port\", \"server_name\": ...}");
+        top.fail("edges",
+                 "a non-empty array of {\"address\": \"host:port\", \"server_name\": ...}");
     for (std::size_t i = 0; i < edges->size(); ++i) {
         Fields edge((*edges)[i], "edges[" + std::to_string(i) + "]", file);
         EdgeTarget target;

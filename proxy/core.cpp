@@ -36,6 +36,7 @@ constexpr std::chrono::seconds kDialTimeout{10};
 struct CoreWorker {
     asio::io_context io{1};
     std::vector<std::shared_ptr<LinkSession>> links;  // used on io's thread only
+    UpstreamPool pool;                                // likewise
     bool stopping = false;
 };
 
@@ -102,7 +103,8 @@ struct Core::Impl {
                 auto link = std::make_shared<LinkSession>(std::move(*tls), LinkSession::Role::core,
                                                           link_settings, log, edge.address);
                 link->set_stream_handler([this, &worker](std::shared_ptr<LinkStream> stream) {
-                    asio::co_spawn(worker.io, forward_upstream(*upstream, std::move(stream)),
+                    asio::co_spawn(worker.io,
+                                   forward_upstream(*upstream, worker.pool, std::move(stream)),
                                    [this](std::exception_ptr error) { log_failure(error); });
                 });
                 worker.links.push_back(link);
@@ -139,8 +141,9 @@ struct Core::Impl {
         auto webbridge_tls = tls::make_client_context(
             {config.webbridge_ca, config.webbridge_insecure, {}, {}, {"http/1.1"}});
         if (config.webbridge_insecure)
-            log.warn("webbridge_tls.insecure_skip_verify is set: the web bridge's certificate is "
-                     "NOT verified (lab use only)");
+            log.warn(
+                "webbridge_tls.insecure_skip_verify is set: the web bridge's certificate is "
+                "NOT verified (lab use only)");
         upstream = std::make_unique<UpstreamContext>(UpstreamContext{config, log, webbridge_tls});
         log.info("forwarding to the web bridge of {} ({}:{}{})", config.join_url, config.join_host,
                  config.join_port,
@@ -175,9 +178,16 @@ struct Core::Impl {
     }
 };
 
-Core::Core(CoreConfig config, Logger& log) : impl_(std::make_unique<Impl>(std::move(config), log)) {}
-Core::~Core() { stop(); }
-void Core::start() { impl_->start(); }
-void Core::stop() { impl_->stop(); }
+Core::Core(CoreConfig config, Logger& log)
+    : impl_(std::make_unique<Impl>(std::move(config), log)) {}
+Core::~Core() {
+    stop();
+}
+void Core::start() {
+    impl_->start();
+}
+void Core::stop() {
+    impl_->stop();
+}
 
 }  // namespace edgeway::proxy

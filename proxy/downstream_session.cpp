@@ -48,7 +48,7 @@ struct Exchange {
 };
 
 class DownstreamSession {
-public:
+  public:
     DownstreamSession(const EdgeContext& context, EdgeWorker& worker, asio::ip::tcp::socket socket)
         : context_(context), worker_(worker), limits_(context.config.limits) {
         boost::system::error_code ec;
@@ -58,6 +58,8 @@ public:
     }
 
     awaitable<void> run() {
+        // Room for whole TLS records, so bodies are read in large pieces rather than ~1 KiB ones.
+        buffer_.reserve(kChunkSize);
         stream_->next_layer().expires_after(limits_.handshake_timeout);
         auto [ec] = co_await stream_->async_handshake(asio::ssl::stream_base::server,
                                                       asio::as_tuple(use_awaitable));
@@ -75,7 +77,7 @@ public:
         co_await stream_->async_shutdown(asio::as_tuple(use_awaitable));
     }
 
-private:
+  private:
     // Between requests a connection may sit idle for the keep-alive time; the header timeout
     // starts with the first byte of the next request, so a slow sender cannot stretch it.
     awaitable<bool> wait_next_request() {
@@ -93,8 +95,8 @@ private:
         parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
         parser.body_limit(limits_.max_body_bytes);
         stream_->next_layer().expires_after(limits_.header_timeout);
-        auto [ec, n] =
-            co_await http::async_read_header(*stream_, buffer_, parser, asio::as_tuple(use_awaitable));
+        auto [ec, n] = co_await http::async_read_header(*stream_, buffer_, parser,
+                                                        asio::as_tuple(use_awaitable));
         Exchange exchange;
         exchange.client = client_;
         if (ec) {
@@ -140,12 +142,13 @@ private:
         }
         if (std::find(context_.config.join_hosts.begin(), context_.config.join_hosts.end(),
                       exchange.host) == context_.config.join_hosts.end()) {
-            co_await refuse(exchange, 403, "Forbidden",
-                            "This host name is not served here.", "host not allowed");
+            co_await refuse(exchange, 403, "Forbidden", "This host name is not served here.",
+                            "host not allowed");
             co_return !parser.is_done() ? false : parser.keep_alive();
         }
         if (exchange.path.empty() || exchange.path.front() != '/') {
-            co_await refuse(exchange, 400, "Bad Request", "Only origin-form request targets are accepted.");
+            co_await refuse(exchange, 400, "Bad Request",
+                            "Only origin-form request targets are accepted.");
             co_return false;
         }
         const auto method = request.method();
@@ -161,8 +164,7 @@ private:
         auto link = worker_.pick_link();
         if (!link) {
             co_await refuse(exchange, 503, "Service Unavailable",
-                            "No traversal link to the inside is up. Try again shortly.",
-                            "no link");
+                            "No traversal link to the inside is up. Try again shortly.", "no link");
             co_return !has_body && parser.keep_alive();
         }
 
@@ -175,7 +177,8 @@ private:
         }
         exchange.keep_alive = parser.keep_alive();
 
-        if (!websocket && has_body && beast::iequals(request[http::field::expect], "100-continue")) {
+        if (!websocket && has_body &&
+            beast::iequals(request[http::field::expect], "100-continue")) {
             // Answered here, so the client does not wait for the web bridge to ask for the body.
             static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
             stream_->next_layer().expires_after(limits_.io_timeout);
@@ -195,14 +198,15 @@ private:
                 // The body could not be read: the web bridge's answer would be about a request
                 // that never arrived whole.
                 stream->reset(true);
-                const unsigned status = exchange.upload_failure ? exchange.upload_failure : 400;
-                co_await refuse(exchange, status,
-                                status == 413 ? "Payload Too Large" : "Bad Request",
-                                status == 413 ? fmt::format("The request body is larger than {} "
-                                                            "bytes.",
-                                                            limits_.max_body_bytes)
-                                              : "The request body could not be read.",
-                                "body");
+                // Named first: GCC 12 destroys a ?: temporary inside co_await arguments twice.
+                const bool too_large = exchange.upload_failure == 413;
+                const unsigned status = too_large ? 413 : 400;
+                const std::string_view title = too_large ? "Payload Too Large" : "Bad Request";
+                std::string detail = "The request body could not be read.";
+                if (too_large)
+                    detail = fmt::format("The request body is larger than {} bytes.",
+                                         limits_.max_body_bytes);
+                co_await refuse(exchange, status, title, detail, "body");
                 co_return false;
             }
             if (!exchange.upload_done) {
@@ -258,8 +262,9 @@ private:
             parser.get().body().data = chunk.data();
             parser.get().body().size = chunk.size();
             stream_->next_layer().expires_after(limits_.io_timeout);
-            auto [ec, n] = co_await http::async_read(*stream_, buffer_, parser,
-                                                     asio::as_tuple(use_awaitable));
+            // read_some, not read: a body arriving in small pieces is passed on as it comes.
+            auto [ec, n] = co_await http::async_read_some(*stream_, buffer_, parser,
+                                                          asio::as_tuple(use_awaitable));
             if (ec == http::error::need_buffer) ec = {};
             if (ec) {
                 exchange.upload_failure = ec == http::error::body_limit ? 413 : 400;
@@ -319,8 +324,8 @@ private:
             if (ec) {
                 // The response is cut short: the client must see an incomplete message, so the
                 // connection is closed rather than reused.
-                context_.log.warn("trace={} response from the inside broke off: {}",
-                                  exchange.trace, ec.message());
+                context_.log.warn("trace={} response from the inside broke off: {}", exchange.trace,
+                                  ec.message());
                 exchange.keep_alive = false;
                 exchange.status = exchange.status ? exchange.status : 502;
                 stream_->next_layer().close();
@@ -418,8 +423,7 @@ private:
 
     // Answers with a page of the edge's own and logs the request as refused.
     awaitable<void> refuse(Exchange& exchange, unsigned status, std::string_view title,
-                           std::string_view detail, std::string_view reason = {},
-                           bool log = true) {
+                           std::string_view detail, std::string_view reason = {}, bool log = true) {
         const bool close = status != 403 && status != 503;
         exchange.status = status;
         exchange.response_started = true;

@@ -102,8 +102,8 @@ struct Edge::Impl {
         for (unsigned i = 0; i < count; ++i) workers.push_back(std::make_unique<EdgeWorker>());
         EdgeWorker& first = *workers.front();
 
-        link_tls = tls::make_server_context({config.link_certificate, config.link_private_key,
-                                             config.link_client_ca, {"h2"}});
+        link_tls = tls::make_server_context(
+            {config.link_certificate, config.link_private_key, config.link_client_ca, {"h2"}});
         auto https_tls =
             tls::make_server_context({config.certificate, config.private_key, {}, {"http/1.1"}});
 
@@ -111,8 +111,7 @@ struct Edge::Impl {
         // the other workers join it with SO_REUSEPORT.
         auto https_endpoint = parse_endpoint(config.listen_https);
         for (auto& worker : workers) {
-            https_acceptors.push_back(
-                bind_acceptor(worker->io, https_endpoint, true, "https"));
+            https_acceptors.push_back(bind_acceptor(worker->io, https_endpoint, true, "https"));
             https_endpoint = https_acceptors.back().local_endpoint();
         }
         https_port = https_endpoint.port();
@@ -144,39 +143,39 @@ struct Edge::Impl {
                                        }),
                            on_done("https listener"));
         }
-        asio::co_spawn(first.io,
-                       accept_loop(*link_acceptor, "link",
-                                   [this](tcp::socket socket) {
-                                       // The worker with the fewest links takes the new one.
-                                       EdgeWorker& worker = **std::min_element(
-                                           workers.begin(), workers.end(),
-                                           [](const auto& a, const auto& b) {
-                                               return a->link_count < b->link_count;
-                                           });
-                                       ++worker.link_count;  // counted now, so the next pick sees it
-                                       const auto protocol = socket.local_endpoint().protocol();
-                                       tcp::socket moved(worker.io, protocol, socket.release());
-                                       asio::co_spawn(worker.io,
-                                                      [this, &worker, s = std::move(moved)]() mutable
-                                                      -> awaitable<void> {
-                                                          co_await serve_link(worker, std::move(s));
-                                                          --worker.link_count;
-                                                      },
-                                                      on_done("link"));
-                                   }),
-                       on_done("link listener"));
+        asio::co_spawn(
+            first.io,
+            accept_loop(*link_acceptor, "link",
+                        [this](tcp::socket socket) {
+                            // The worker with the fewest links takes the new one.
+                            EdgeWorker& worker = **std::min_element(
+                                workers.begin(), workers.end(), [](const auto& a, const auto& b) {
+                                    return a->link_count < b->link_count;
+                                });
+                            ++worker.link_count;  // counted now, so the next pick sees it
+                            const auto protocol = socket.local_endpoint().protocol();
+                            tcp::socket moved(worker.io, protocol, socket.release());
+                            asio::co_spawn(
+                                worker.io,
+                                [this, &worker, s = std::move(moved)]() mutable -> awaitable<void> {
+                                    co_await serve_link(worker, std::move(s));
+                                    --worker.link_count;
+                                },
+                                on_done("link"));
+                        }),
+            on_done("link listener"));
         if (redirect_acceptor)
             asio::co_spawn(first.io,
                            accept_loop(*redirect_acceptor, "redirect",
                                        [this, &first](tcp::socket socket) {
-                                           asio::co_spawn(first.io,
-                                                          serve_redirect(*context, std::move(socket)),
-                                                          on_done("redirect connection"));
+                                           asio::co_spawn(
+                                               first.io,
+                                               serve_redirect(*context, std::move(socket)),
+                                               on_done("redirect connection"));
                                        }),
                            on_done("redirect listener"));
 
-        for (auto& worker : workers)
-            threads.emplace_back([w = worker.get()] { w->io.run(); });
+        for (auto& worker : workers) threads.emplace_back([w = worker.get()] { w->io.run(); });
     }
 
     void stop() {
@@ -198,12 +197,25 @@ struct Edge::Impl {
     }
 };
 
-Edge::Edge(EdgeConfig config, Logger& log) : impl_(std::make_unique<Impl>(std::move(config), log)) {}
-Edge::~Edge() { stop(); }
-void Edge::start() { impl_->start(); }
-std::uint16_t Edge::https_port() const { return impl_->https_port; }
-std::uint16_t Edge::redirect_port() const { return impl_->redirect_port; }
-std::uint16_t Edge::link_port() const { return impl_->link_port; }
-void Edge::stop() { impl_->stop(); }
+Edge::Edge(EdgeConfig config, Logger& log)
+    : impl_(std::make_unique<Impl>(std::move(config), log)) {}
+Edge::~Edge() {
+    stop();
+}
+void Edge::start() {
+    impl_->start();
+}
+std::uint16_t Edge::https_port() const {
+    return impl_->https_port;
+}
+std::uint16_t Edge::redirect_port() const {
+    return impl_->redirect_port;
+}
+std::uint16_t Edge::link_port() const {
+    return impl_->link_port;
+}
+void Edge::stop() {
+    impl_->stop();
+}
 
 }  // namespace edgeway::proxy

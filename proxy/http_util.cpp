@@ -1,8 +1,8 @@
 #include "proxy/http_util.hpp"
 
-#include <boost/beast/http/status.hpp>
 #include <fmt/format.h>
 #include <openssl/rand.h>
+#include <boost/beast/http/status.hpp>
 
 #include <array>
 
@@ -10,9 +10,8 @@ namespace edgeway::proxy {
 
 bool is_hop_by_hop(std::string_view name) {
     static constexpr std::array<std::string_view, 10> names{
-        "connection", "keep-alive",          "proxy-connection", "transfer-encoding", "upgrade",
-        "te",         "trailer",             "proxy-authorization", "proxy-authenticate",
-        "http2-settings"};
+        "connection", "keep-alive", "proxy-connection",    "transfer-encoding",  "upgrade",
+        "te",         "trailer",    "proxy-authorization", "proxy-authenticate", "http2-settings"};
     for (auto n : names)
         if (n == name) return true;
     return false;
@@ -58,7 +57,8 @@ std::string new_trace_id() {
 }
 
 std::string status_line(unsigned status) {
-    const auto reason = boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status));
+    const auto reason =
+        boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status));
     return fmt::format("HTTP/1.1 {} {}\r\n", status, reason);
 }
 

@@ -5,6 +5,7 @@
 
 #include "tls/tls.hpp"
 
+#include <nghttp2/nghttp2.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -12,7 +13,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <nghttp2/nghttp2.h>
 
 #include <array>
 
@@ -63,8 +63,7 @@ struct LinkSession::Callbacks {
 
     static int on_header(nghttp2_session* session, const nghttp2_frame* frame,
                          const std::uint8_t* name, std::size_t name_length,
-                         const std::uint8_t* value, std::size_t value_length, std::uint8_t,
-                         void*) {
+                         const std::uint8_t* value, std::size_t value_length, std::uint8_t, void*) {
         if (frame->hd.type != NGHTTP2_HEADERS) return 0;
         if (LinkStream* stream = stream_of(session, frame->hd.stream_id))
             stream->on_header({reinterpret_cast<const char*>(name), name_length},
@@ -94,10 +93,8 @@ struct LinkSession::Callbacks {
                     if (frame->headers.cat == NGHTTP2_HCAT_REQUEST && link.stream_handler_) {
                         auto it = link.streams_.find(frame->hd.stream_id);
                         if (it != link.streams_.end())
-                            asio::post(link.executor(),
-                                       [handler = link.stream_handler_, s = it->second] {
-                                           handler(s);
-                                       });
+                            asio::post(link.executor(), [handler = link.stream_handler_,
+                                                         s = it->second] { handler(s); });
                     }
                 }
                 break;
@@ -130,9 +127,8 @@ struct LinkSession::Callbacks {
         return 0;
     }
 
-    static ssize_t read_data(nghttp2_session*, std::int32_t, std::uint8_t* buf,
-                             std::size_t length, std::uint32_t* flags,
-                             nghttp2_data_source* source, void*) {
+    static ssize_t read_data(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length,
+                             std::uint32_t* flags, nghttp2_data_source* source, void*) {
         return static_cast<LinkStream*>(source->ptr)->provide(buf, length, flags);
     }
 
@@ -174,12 +170,14 @@ LinkSession::LinkSession(TlsSocket socket, Role role, Settings settings, Logger&
     nghttp2_session_callbacks_del(callbacks);
 }
 
-LinkSession::~LinkSession() { nghttp2_session_del(session_); }
+LinkSession::~LinkSession() {
+    nghttp2_session_del(session_);
+}
 
 awaitable<std::string> LinkSession::run() {
     auto keep_alive = shared_from_this();
     socket_.next_layer().expires_never();
-        last_received_ = Clock::now();
+    last_received_ = Clock::now();
     std::vector<nghttp2_settings_entry> settings{
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, settings_.max_concurrent_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings_.stream_window},
@@ -347,10 +345,10 @@ awaitable<void> LinkSession::keepalive_loop() {
         co_await timer.async_wait(use_awaitable);
         const auto now = Clock::now();
         if (now - last_received_ > settings_.timing.dead_after) {
-            fail(fmt::format("no frame from the peer for {} ms (keepalive timeout)",
-                             std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 now - last_received_)
-                                 .count()));
+            fail(fmt::format(
+                "no frame from the peer for {} ms (keepalive timeout)",
+                std::chrono::duration_cast<std::chrono::milliseconds>(now - last_received_)
+                    .count()));
             co_return;
         }
         if (now - last_ping >= settings_.timing.ping_interval) {

@@ -28,7 +28,7 @@ namespace edgeway::proxy {
 using TlsSocket = boost::asio::ssl::stream<boost::beast::tcp_stream>;
 
 class LinkSession : public std::enable_shared_from_this<LinkSession> {
-public:
+  public:
     enum class Role { edge, core };
     // Core side: called (from a posted handler) for each request stream whose headers are in.
     using StreamHandler = std::function<void(std::shared_ptr<LinkStream>)>;
@@ -63,7 +63,7 @@ public:
     std::uint64_t bytes_sent() const { return bytes_sent_; }
     boost::asio::any_io_executor executor() { return socket_.get_executor(); }
 
-private:
+  private:
     friend class LinkStream;
     struct Callbacks;
 

@@ -2,8 +2,8 @@
 
 #include "proxy/link_session.hpp"
 
-#include <boost/asio/error.hpp>
 #include <nghttp2/nghttp2.h>
+#include <boost/asio/error.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -25,7 +25,10 @@ std::string_view find_header(const Headers& headers, std::string_view name) {
 }
 
 LinkStream::LinkStream(LinkSession& session, const boost::asio::any_io_executor& executor)
-    : session_(session.weak_from_this()), headers_ready_(executor), readable_(executor), writable_(executor) {}
+    : session_(session.weak_from_this()),
+      headers_ready_(executor),
+      readable_(executor),
+      writable_(executor) {}
 
 LinkStream::~LinkStream() {
     // Bytes the peer sent that nobody will read still count against the link's window.
@@ -64,7 +67,8 @@ boost::asio::awaitable<boost::system::error_code> LinkStream::read(std::string& 
 boost::asio::awaitable<boost::system::error_code> LinkStream::write(std::string_view data) {
     for (;;) {
         if (failure_) co_return failure_;
-        if (closed_ || session_.expired() || finishing_) co_return boost::asio::error::connection_reset;
+        if (closed_ || session_.expired() || finishing_)
+            co_return boost::asio::error::connection_reset;
         if (out_.size() - out_pos_ < kHighWater) break;
         co_await writable_.wait();
     }
@@ -97,6 +101,8 @@ void LinkStream::reset(bool failed) {
 boost::system::error_code LinkStream::respond(const Headers& headers, bool end_stream) {
     auto session = session_.lock();
     if (!session || closed_) return boost::asio::error::connection_reset;
+    // With end_stream our side is complete; a later reset() must not cancel the response.
+    if (end_stream) finishing_ = true;
     return session->submit_response(*this, headers, end_stream);
 }
 

@@ -26,7 +26,7 @@ std::string_view find_header(const Headers& headers, std::string_view name);
 class LinkSession;
 
 class LinkStream {
-public:
+  public:
     using error_code = boost::system::error_code;
 
     LinkStream(LinkSession& session, const boost::asio::any_io_executor& executor);
@@ -63,7 +63,7 @@ public:
     std::uint64_t bytes_received() const { return bytes_received_; }
     std::uint64_t bytes_sent() const { return bytes_sent_; }
 
-private:
+  private:
     friend class LinkSession;
 
     // Called by the session from nghttp2's callbacks.

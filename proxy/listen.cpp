@@ -1,10 +1,10 @@
 #include "proxy/listen.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
 #include <fmt/format.h>
+#include <boost/asio/ip/tcp.hpp>
 
-#include <stdexcept>
 #include <sys/socket.h>
+#include <stdexcept>
 
 namespace edgeway::proxy {
 

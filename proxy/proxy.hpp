@@ -21,7 +21,7 @@ using Millis = std::chrono::milliseconds;
 // A configuration file that cannot be used. what() names the file, the field and what was
 // expected: `edge.json: field "limits.max_header_bytes": expected a positive integer`.
 class ConfigError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -66,7 +66,7 @@ struct CoreConfig {
     std::filesystem::path source;
     LogLevel log_level = LogLevel::info;
     unsigned workers = 1;
-    std::string join_url;  // https://join.example.com/
+    std::string join_url;   // https://join.example.com/
     std::string join_host;  // derived from join_url
     std::uint16_t join_port = 443;
     std::vector<EdgeTarget> edges;
@@ -74,7 +74,8 @@ struct CoreConfig {
     std::filesystem::path link_certificate, link_private_key, edge_ca;
     std::filesystem::path webbridge_ca;  // empty: the system store
     bool webbridge_insecure = false;     // lab switch: no web bridge certificate verification
-    std::map<std::string, std::string> resolve;  // lab override of the inside DNS: host -> addr:port
+    std::map<std::string, std::string>
+        resolve;  // lab override of the inside DNS: host -> addr:port
     LinkTiming link;
     Millis upstream_connect_timeout{5000};
     Millis upstream_response_timeout{60000};
@@ -86,7 +87,7 @@ CoreConfig load_core_config(const std::filesystem::path& file);
 
 // The edge: browsers' TLS listener, the port-80 redirect, and the link listener for cores.
 class Edge {
-public:
+  public:
     Edge(EdgeConfig config, Logger& log);
     ~Edge();
     // Binds every listener (throws std::runtime_error naming the address on failure) and starts
@@ -98,20 +99,20 @@ public:
     // Stops accepting, closes links and connections, joins the worker threads.
     void stop();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 
 // The core: keeps links to every configured edge and forwards their streams to the web bridge.
 class Core {
-public:
+  public:
     Core(CoreConfig config, Logger& log);
     ~Core();
     void start();
     void stop();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

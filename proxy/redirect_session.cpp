@@ -22,7 +22,7 @@ asio::awaitable<void> serve_redirect(const EdgeContext& context, asio::ip::tcp::
     for (;;) {
         http::request_parser<http::empty_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-        parser.body_limit(0);  // a redirect never needs the body
+        parser.body_limit(boost::none);  // the body is never read: the connection closes
         stream.expires_after(limits.header_timeout);
         auto [ec, n] = co_await http::async_read_header(stream, buffer, parser,
                                                         asio::as_tuple(asio::use_awaitable));
@@ -49,7 +49,8 @@ asio::awaitable<void> serve_redirect(const EdgeContext& context, asio::ip::tcp::
         const std::string port = context.public_https_port == 443
                                      ? std::string()
                                      : ":" + std::to_string(context.public_https_port);
-        const bool safe = request.method() == http::verb::get || request.method() == http::verb::head;
+        const bool safe =
+            request.method() == http::verb::get || request.method() == http::verb::head;
         const unsigned status = safe ? 301 : 308;
         const std::string location = "https://" + host + port + target;
         const bool keep_alive = parser.is_done() && parser.keep_alive();

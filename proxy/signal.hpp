@@ -10,7 +10,7 @@
 namespace edgeway::proxy {
 
 class Signal {
-public:
+  public:
     explicit Signal(const boost::asio::any_io_executor& executor)
         : timer_(executor, boost::asio::steady_timer::time_point::max()) {}
 
@@ -25,7 +25,7 @@ public:
         pending_ = false;
     }
 
-private:
+  private:
     boost::asio::steady_timer timer_;
     bool pending_ = false;
 };

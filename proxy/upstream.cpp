@@ -15,6 +15,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <sys/socket.h>
+#include <cerrno>
+
 namespace edgeway::proxy {
 namespace {
 
@@ -24,16 +27,31 @@ namespace http = beast::http;
 using asio::awaitable;
 using asio::use_awaitable;
 using asio::ip::tcp;
-using Stream = beast::ssl_stream<beast::tcp_stream>;
+using Stream = UpstreamStream;
 using namespace asio::experimental::awaitable_operators;
 
 constexpr std::size_t kChunkSize = 64 * 1024;
 constexpr std::uint32_t kMaxResponseHead = 64 * 1024;
+// Idle connections kept per worker, and for how long: well under common server keep-alive
+// timeouts, so that the web bridge rarely closes one just as it is reused.
+constexpr std::size_t kMaxIdle = 256;
+constexpr std::chrono::seconds kMaxIdleTime{15};
+
+// True when the peer has closed (or sent something unasked on) an idle connection.
+bool looks_closed(UpstreamStream& stream) {
+    char byte;
+    const auto n =
+        ::recv(stream.next_layer().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+enum class Outcome { done, retry };
 
 class UpstreamExchange {
-public:
-    UpstreamExchange(const UpstreamContext& context, std::shared_ptr<LinkStream> stream)
-        : context_(context), config_(context.config), link_(std::move(stream)) {
+  public:
+    UpstreamExchange(const UpstreamContext& context, UpstreamPool& pool,
+                     std::shared_ptr<LinkStream> stream)
+        : context_(context), config_(context.config), pool_(pool), link_(std::move(stream)) {
         const Headers& h = link_->headers();
         method_ = find_header(h, ":method");
         path_ = find_header(h, ":path");
@@ -45,39 +63,61 @@ public:
     }
 
     awaitable<void> run() {
+        buffer_.reserve(kChunkSize);
         // The same check as the edge's: the core is the source of truth and trusts no edge blindly.
         if (host_of(authority_) != config_.join_host || path_.empty() || path_.front() != '/') {
             co_await answer(403, "Forbidden", "This host name is not served here.",
                             "host not allowed");
             co_return;
         }
-        std::string reason;
-        if (!co_await connect(reason)) {
-            co_await fail(502, reason);
-            co_return;
-        }
-        std::string head = request_head();
-        upstream_->next_layer().expires_after(config_.upstream_response_timeout);
-        if (auto [ec, n] = co_await asio::async_write(*upstream_, asio::buffer(head),
+        // Only a request without a body may go on a pooled connection: if that connection turns
+        // out to be closed, the request can be sent again on a new one.
+        const bool poolable = !websocket_ && link_->ended_with_headers();
+        for (int attempt = 0;; ++attempt) {
+            std::string reason;
+            if (!co_await connect(reason, poolable && attempt == 0)) {
+                co_await fail(502, reason);
+                co_return;
+            }
+            std::string head = request_head(poolable);
+            upstream_->next_layer().expires_after(config_.upstream_response_timeout);
+            auto [ec, n] = co_await asio::async_write(*upstream_, asio::buffer(head),
                                                       asio::as_tuple(use_awaitable));
-            ec) {
-            co_await fail(502, "sending the request failed: " + tls::describe(ec));
-            co_return;
-        }
-        if (websocket_ || link_->ended_with_headers()) {
-            co_await relay_response();
-        } else {
-            co_await (relay_response() || upload());
+            if (ec && reused_) continue;
+            if (ec) {
+                co_await fail(502, "sending the request failed: " + tls::describe(ec));
+                co_return;
+            }
+            Outcome outcome = Outcome::done;
+            if (websocket_ || link_->ended_with_headers())
+                outcome = co_await relay_response();
+            else
+                co_await (relay_response() || upload());
+            if (outcome == Outcome::retry) continue;
+            break;
         }
         log_access();
         // A response cut short must not look complete to the edge.
         if (!link_->finished()) link_->reset(true);
-        boost::system::error_code ignored;
-        upstream_->next_layer().socket().close(ignored);
+        if (poolable && reusable_) {
+            pool_.put(std::move(upstream_));
+        } else {
+            boost::system::error_code ignored;
+            upstream_->next_layer().socket().close(ignored);
+        }
     }
 
-private:
-    awaitable<bool> connect(std::string& reason) {
+  private:
+    awaitable<bool> connect(std::string& reason, bool may_reuse) {
+        buffer_.consume(buffer_.size());
+        reused_ = false;
+        if (may_reuse) {
+            upstream_ = pool_.take();
+            if (upstream_) {
+                reused_ = true;
+                co_return true;
+            }
+        }
         auto executor = co_await asio::this_coro::executor;
         std::string host = config_.join_host;
         std::string port = std::to_string(config_.join_port);
@@ -94,21 +134,21 @@ private:
                                  resolve_error.message());
             co_return false;
         }
-        upstream_.emplace(executor, *context_.tls);
+        upstream_ = std::make_unique<Stream>(executor, *context_.tls);
         upstream_->next_layer().expires_after(config_.upstream_connect_timeout);
         auto [connect_error, endpoint] = co_await upstream_->next_layer().async_connect(
             endpoints, asio::as_tuple(use_awaitable));
         if (connect_error) {
-            reason = fmt::format("cannot connect to web bridge {}:{}: {}", host, port,
-                                 connect_error == beast::error::timeout ? "timed out"
-                                                                        : connect_error.message());
+            reason = fmt::format(
+                "cannot connect to web bridge {}:{}: {}", host, port,
+                connect_error == beast::error::timeout ? "timed out" : connect_error.message());
             co_return false;
         }
         upstream_->next_layer().socket().set_option(tcp::no_delay(true));
         tls::prepare_client(upstream_->native_handle(), config_.join_host,
                             !config_.webbridge_insecure);
-        auto [handshake_error] = co_await upstream_->async_handshake(
-            asio::ssl::stream_base::client, asio::as_tuple(use_awaitable));
+        auto [handshake_error] = co_await upstream_->async_handshake(asio::ssl::stream_base::client,
+                                                                     asio::as_tuple(use_awaitable));
         if (handshake_error) {
             reason = fmt::format("TLS handshake with web bridge {}:{} failed: {}", host, port,
                                  tls::describe(handshake_error, upstream_->native_handle()));
@@ -117,10 +157,10 @@ private:
         co_return true;
     }
 
-    std::string request_head() const {
-        std::string head = fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\n",
-                                       websocket_ ? std::string_view("GET") : method_, path_,
-                                       authority_);
+    std::string request_head(bool keep_alive) const {
+        std::string head =
+            fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\n",
+                        websocket_ ? std::string_view("GET") : method_, path_, authority_);
         bool has_length = false;
         for (const auto& h : link_->headers()) {
             if (h.name.empty() || h.name.front() == ':' || is_hop_by_hop(h.name) ||
@@ -135,7 +175,7 @@ private:
         if (websocket_) {
             head += "Upgrade: websocket\r\nConnection: Upgrade\r\n";
         } else {
-            head += "Connection: close\r\n";
+            if (!keep_alive) head += "Connection: close\r\n";
             if (!link_->ended_with_headers() && !has_length)
                 head += "Transfer-Encoding: chunked\r\n";
             else if (link_->ended_with_headers() && !has_length &&
@@ -189,7 +229,7 @@ private:
         co_await forever.async_wait(use_awaitable);
     }
 
-    awaitable<void> relay_response() {
+    awaitable<Outcome> relay_response() {
         std::optional<http::response_parser<http::buffer_body>> parser;
         // Interim 1xx answers (100 Continue) are skipped; 101 ends the head for a WebSocket.
         for (;;) {
@@ -203,11 +243,13 @@ private:
             if (ec == beast::error::timeout) {
                 co_await fail(504, fmt::format("no response head from the web bridge within {} ms",
                                                config_.upstream_response_timeout.count()));
-                co_return;
+                co_return Outcome::done;
             }
+            if (ec && reused_ && parser->got_some() == false) co_return Outcome::retry;
             if (ec) {
-                co_await fail(502, "reading the web bridge's response failed: " + tls::describe(ec));
-                co_return;
+                co_await fail(502,
+                              "reading the web bridge's response failed: " + tls::describe(ec));
+                co_return Outcome::done;
             }
             const unsigned code = parser->get().result_int();
             if (code >= 200 || code == 101) break;
@@ -216,7 +258,7 @@ private:
         status_ = response.result_int();
         if (websocket_) {
             co_await relay_websocket(response.base());
-            co_return;
+            co_return Outcome::done;
         }
         Headers headers{{":status", std::to_string(status_)}};
         for (const auto& field : response) {
@@ -225,27 +267,33 @@ private:
             headers.push_back({std::move(name), std::string(field.value())});
         }
         const bool no_body = parser->is_done();
-        if (link_->respond(headers, no_body)) co_return;
-        if (no_body) co_return;
+        if (link_->respond(headers, no_body)) co_return Outcome::done;
+        if (no_body) {
+            reusable_ = parser->keep_alive();
+            co_return Outcome::done;
+        }
         std::vector<char> chunk(kChunkSize);
         while (!parser->is_done()) {
             parser->get().body().data = chunk.data();
             parser->get().body().size = chunk.size();
             upstream_->next_layer().expires_after(config_.upstream_response_timeout);
-            auto [ec, n] =
-                co_await http::async_read(*upstream_, buffer_, *parser, asio::as_tuple(use_awaitable));
+            // read_some, not read: a body arriving in small pieces is passed on as it comes.
+            auto [ec, n] = co_await http::async_read_some(*upstream_, buffer_, *parser,
+                                                          asio::as_tuple(use_awaitable));
             if (ec == http::error::need_buffer) ec = {};
             if (ec) {
                 context_.log.warn("trace={} response from the web bridge broke off: {}", trace_,
                                   tls::describe(ec));
                 link_->reset(true);
-                co_return;
+                co_return Outcome::done;
             }
             const std::size_t got = chunk.size() - parser->get().body().size;
             bytes_out_ += got;
-            if (got && co_await link_->write({chunk.data(), got})) co_return;
+            if (got && co_await link_->write({chunk.data(), got})) co_return Outcome::done;
         }
         link_->finish();
+        reusable_ = parser->keep_alive();
+        co_return Outcome::done;
     }
 
     awaitable<void> relay_websocket(const http::response_header<>& response) {
@@ -263,7 +311,8 @@ private:
         Headers headers{{":status", "200"}};
         for (const auto& field : response) {
             std::string name = lowercase(field.name_string());
-            if (!is_hop_by_hop(name)) headers.push_back({std::move(name), std::string(field.value())});
+            if (!is_hop_by_hop(name))
+                headers.push_back({std::move(name), std::string(field.value())});
         }
         if (link_->respond(headers, false)) co_return;
         upstream_->next_layer().expires_never();
@@ -290,7 +339,8 @@ private:
 
     awaitable<void> fail(unsigned status, const std::string& reason) {
         context_.log.warn("upstream error trace={}: {}", trace_, reason);
-        co_await answer(status, status == 504 ? "Gateway Timeout" : "Bad Gateway",
+        const std::string_view title = status == 504 ? "Gateway Timeout" : "Bad Gateway";
+        co_await answer(status, title,
                         "The meeting server could not be reached. Try again shortly.", {});
         log_access();
     }
@@ -303,8 +353,8 @@ private:
         co_await link_->write(body);
         link_->finish();
         if (!refusal.empty()) {
-            context_.log.info("refused trace={} host={} path={} status={}: {}", trace_,
-                              authority_, path_, status, refusal);
+            context_.log.info("refused trace={} host={} path={} status={}: {}", trace_, authority_,
+                              path_, status, refusal);
             log_access();
         }
     }
@@ -312,17 +362,19 @@ private:
     void log_access() const {
         context_.log.info(
             "access trace={} client={} method={} host={} path={} status={} in={} out={} ms={:.3f}",
-            trace_, client_.empty() ? "-" : client_,
-            websocket_ ? std::string_view("GET") : method_, authority_, path_, status_, bytes_in_,
-            bytes_out_, elapsed_ms(start_));
+            trace_, client_.empty() ? "-" : client_, websocket_ ? std::string_view("GET") : method_,
+            authority_, path_, status_, bytes_in_, bytes_out_, elapsed_ms(start_));
     }
 
     const UpstreamContext& context_;
     const CoreConfig& config_;
+    UpstreamPool& pool_;
     std::shared_ptr<LinkStream> link_;
     std::string method_, path_, authority_, trace_, client_;
     bool websocket_ = false;
-    std::optional<Stream> upstream_;
+    std::unique_ptr<Stream> upstream_;
+    bool reused_ = false;    // upstream_ came from the pool
+    bool reusable_ = false;  // the response was read whole and the web bridge keeps the connection
     beast::flat_buffer buffer_;
     unsigned status_ = 0;
     std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
@@ -331,9 +383,25 @@ private:
 
 }  // namespace
 
-awaitable<void> forward_upstream(const UpstreamContext& context,
+std::unique_ptr<UpstreamStream> UpstreamPool::take() {
+    const auto now = std::chrono::steady_clock::now();
+    while (!idle_.empty()) {
+        Idle idle = std::move(idle_.back());
+        idle_.pop_back();
+        if (now - idle.since < kMaxIdleTime && !looks_closed(*idle.stream))
+            return std::move(idle.stream);
+    }
+    return nullptr;
+}
+
+void UpstreamPool::put(std::unique_ptr<UpstreamStream> stream) {
+    if (idle_.size() >= kMaxIdle) idle_.erase(idle_.begin());  // the oldest goes
+    idle_.push_back({std::move(stream), std::chrono::steady_clock::now()});
+}
+
+awaitable<void> forward_upstream(const UpstreamContext& context, UpstreamPool& pool,
                                  std::shared_ptr<LinkStream> stream) {
-    UpstreamExchange exchange(context, std::move(stream));
+    UpstreamExchange exchange(context, pool, std::move(stream));
     co_await exchange.run();
 }
 

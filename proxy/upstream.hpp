@@ -6,8 +6,12 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <chrono>
 #include <memory>
+#include <vector>
 
 namespace edgeway::proxy {
 
@@ -17,10 +21,29 @@ struct UpstreamContext {
     std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
+using UpstreamStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+// Idle keep-alive connections to the web bridge, one pool per worker thread (no locks). Saves a
+// TCP and TLS handshake per request; only requests without a body use a pooled connection, so a
+// connection the web bridge closed meanwhile can be retried on a new one without loss.
+class UpstreamPool {
+  public:
+    // The most recently used connection that still looks open, or null.
+    std::unique_ptr<UpstreamStream> take();
+    void put(std::unique_ptr<UpstreamStream> stream);
+
+  private:
+    struct Idle {
+        std::unique_ptr<UpstreamStream> stream;
+        std::chrono::steady_clock::time_point since;
+    };
+    std::vector<Idle> idle_;
+};
+
 // Connects to the web bridge, sends the request (streaming its body), and streams the response
 // (or, for a WebSocket, the bytes both ways) back on the link stream. Answers 502/504 itself
 // when the web bridge cannot be reached or does not answer.
-boost::asio::awaitable<void> forward_upstream(const UpstreamContext& context,
+boost::asio::awaitable<void> forward_upstream(const UpstreamContext& context, UpstreamPool& pool,
                                               std::shared_ptr<LinkStream> stream);
 
 }  // namespace edgeway::proxy

@@ -8,10 +8,10 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include <sys/stat.h>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
-#include <sys/stat.h>
 
 namespace edgeway::tls {
 namespace {

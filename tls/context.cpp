@@ -33,8 +33,8 @@ std::string openssl_reason() {
 void apply_defaults(ssl::context& context) {
     SSL_CTX* ctx = context.native_handle();
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_options(
+        ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_cipher_list(ctx, kTls12Ciphers);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 }
@@ -58,15 +58,17 @@ std::string alpn_wire(const std::vector<std::string>& protocols) {
     return wire;
 }
 
-// The server picks the first of its own protocols that the client offers.
+// The server picks the first of its own protocols that the client offers. A client offering
+// none of them is not refused here (nginx does the same): the caller checks what was agreed
+// where it matters (the link requires h2).
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                 unsigned int inlen, void* arg) {
     const auto* ours = static_cast<const std::string*>(arg);
     unsigned char* selected = nullptr;
-    if (SSL_select_next_proto(&selected, outlen, reinterpret_cast<const unsigned char*>(ours->data()),
-                              static_cast<unsigned>(ours->size()), in,
-                              inlen) != OPENSSL_NPN_NEGOTIATED)
-        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    if (SSL_select_next_proto(
+            &selected, outlen, reinterpret_cast<const unsigned char*>(ours->data()),
+            static_cast<unsigned>(ours->size()), in, inlen) != OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
     *out = selected;
     return SSL_TLSEXT_ERR_OK;
 }

@@ -1,13 +1,14 @@
 #include "tls/tls.hpp"
 
-#include <boost/asio/error.hpp>
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <boost/asio/error.hpp>
 
 namespace edgeway::tls {
 
 std::string describe(const boost::system::error_code& ec, SSL* ssl) {
-    if (ec == boost::asio::ssl::error::stream_truncated) return "peer closed without TLS close_notify";
+    if (ec == boost::asio::ssl::error::stream_truncated)
+        return "peer closed without TLS close_notify";
     std::string text = ec.message();
     if (ec.category() == boost::asio::error::get_ssl_category()) {
         // Beast/Asio give OpenSSL's packed error code; its reason string is the useful part.

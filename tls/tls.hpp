@@ -57,7 +57,7 @@ std::string describe(const boost::system::error_code& ec, SSL* ssl = nullptr);
 
 struct Subject {
     std::string common_name;
-    std::vector<std::string> dns_names;    // subjectAltName DNS entries
+    std::vector<std::string> dns_names;     // subjectAltName DNS entries
     std::vector<std::string> ip_addresses;  // subjectAltName IP entries
 };
 

@@ -30,15 +30,14 @@ bool certificate_has_host(const std::filesystem::path& file, const std::string& 
 TEST_CASE("every subcommand's --help exits 0 and prints its usage", "[e2e][cli]") {
     TempDir dir("edgeway-cli");
     int n = 0;
-    for (const std::vector<std::string> args :
-         {std::vector<std::string>{"--help"},
-          {"edge", "--help"},
-          {"core", "--help"},
-          {"webbridge-demo", "--help"},
-          {"demo", "--help"},
-          {"pki", "--help"}}) {
-        const auto run =
-            run_program(edgeway_binary(), args, dir / ("help-" + std::to_string(++n) + ".log"), 10s);
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"--help"},
+                                                 {"edge", "--help"},
+                                                 {"core", "--help"},
+                                                 {"webbridge-demo", "--help"},
+                                                 {"demo", "--help"},
+                                                 {"pki", "--help"}}) {
+        const auto run = run_program(edgeway_binary(), args,
+                                     dir / ("help-" + std::to_string(++n) + ".log"), 10s);
         INFO(args.front() << ": " << run.output);
         CHECK(run.exit_code == 0);
         CHECK_THAT(lower(run.output), Contains("usage"));

@@ -3,9 +3,10 @@
 
 using namespace edgeway::test;
 
-TEST_CASE("edgeway demo serves the join URL with the demo page and WebSocket echo, and stops on "
-          "SIGTERM",
-          "[e2e][demo]") {
+TEST_CASE(
+    "edgeway demo serves the join URL with the demo page and WebSocket echo, and stops on "
+    "SIGTERM",
+    "[e2e][demo]") {
     TempDir dir("edgeway-demo");
     const auto state = dir / "state";
     ChildProcess demo("demo", edgeway_binary(),

@@ -78,9 +78,9 @@ TEST_CASE("a Host that is not a join host gets 403 and never reaches the web bri
 
 TEST_CASE("a malformed request line gets 400", "[e2e][edge]") {
     Appliance app;
-    for (const char* request : {"THIS IS NOT A REQUEST LINE AT ALL\r\n\r\n",
-                                "GET /\r\nHost: localhost\r\n\r\n",
-                                "GET / HTTP/1.1 trailing\r\nHost: localhost\r\n\r\n"}) {
+    for (const char* request :
+         {"THIS IS NOT A REQUEST LINE AT ALL\r\n\r\n", "GET /\r\nHost: localhost\r\n\r\n",
+          "GET / HTTP/1.1 trailing\r\nHost: localhost\r\n\r\n"}) {
         INFO(request);
         const auto result = send_raw(app, request);
         INFO(result.received);
@@ -118,9 +118,9 @@ TEST_CASE("headers over max_header_bytes get 431", "[e2e][edge]") {
 
 TEST_CASE("a body over max_body_bytes announced by Content-Length gets 413", "[e2e][edge]") {
     Appliance app(with_edge_limits({{"max_body_bytes", 1 * MiB}}));
-    const auto result = send_raw(app, "POST /upload HTTP/1.1\r\nHost: " + app.target().host() +
-                                          "\r\nContent-Length: " + std::to_string(2 * MiB) +
-                                          "\r\n\r\n");
+    const auto result =
+        send_raw(app, "POST /upload HTTP/1.1\r\nHost: " + app.target().host() +
+                          "\r\nContent-Length: " + std::to_string(2 * MiB) + "\r\n\r\n");
     INFO(result.received);
     CHECK(result.status() == 413);
     CHECK(app.webbridge().log().count("POST /upload") == 0);
@@ -146,8 +146,7 @@ TEST_CASE("a chunked body growing over max_body_bytes gets 413", "[e2e][edge]") 
     CHECK(upload.response.status == 200);
 }
 
-TEST_CASE("a client sending headers too slowly is cut off after header_timeout_ms",
-          "[e2e][edge]") {
+TEST_CASE("a client sending headers too slowly is cut off after header_timeout_ms", "[e2e][edge]") {
     Appliance app(with_edge_limits({{"header_timeout_ms", 500}}));
 
     SECTION("headers that stop half-way") {

@@ -46,7 +46,7 @@ TEST_CASE("forwarded requests carry X-Forwarded-For, X-Forwarded-Proto and the o
 TEST_CASE("the join host is accepted with or without a port and in any letter case",
           "[e2e][forwarding]") {
     Appliance app;
-    for (const std::string host :
+    for (const std::string& host :
          {std::string("localhost"), "localhost:" + std::to_string(app.https_port()),
           std::string("LocalHost")}) {
         auto target = app.target();
@@ -81,6 +81,8 @@ TEST_CASE("one keep-alive connection carries several requests and passes statuse
 
     CHECK(connection.get("/health").status == 200);
     CHECK(wait_until(
-        [&] { return app.edge().log().count(R"(access trace=\S+ .*path=/status/\d+ status=)") >= 4; },
+        [&] {
+            return app.edge().log().count(R"(access trace=\S+ .*path=/status/\d+ status=)") >= 4;
+        },
         5s));
 }

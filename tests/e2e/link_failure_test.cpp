@@ -15,7 +15,8 @@ ApplianceOptions relayed(bool fast_keepalive) {
     ApplianceOptions options;
     options.via_relay = true;
     if (fast_keepalive) {
-        options.edge_patch = {{"link", {{"ping_interval_ms", kPingMs}, {"dead_after_ms", kDeadAfterMs}}}};
+        options.edge_patch = {
+            {"link", {{"ping_interval_ms", kPingMs}, {"dead_after_ms", kDeadAfterMs}}}};
         options.core_patch = {{"link",
                                {{"ping_interval_ms", kPingMs},
                                 {"dead_after_ms", kDeadAfterMs},
@@ -27,33 +28,41 @@ ApplianceOptions relayed(bool fast_keepalive) {
 
 }  // namespace
 
-TEST_CASE("a link severed mid-response cuts the client's response short, then the core redials",
+TEST_CASE("a link severed mid-download cuts the client's download short, then the core redials",
           "[e2e][link]") {
     Appliance app(relayed(false));
     REQUIRE(app.relay().connections_open() == 1);
+    const std::uint64_t total = 50 * MiB;
 
+    // The client reads the first block, then stops reading until the link has been severed, so
+    // the transfer is certainly in the middle when the link breaks.
     std::promise<void> first_bytes;
-    std::atomic<bool> signalled{false};
+    std::promise<void> severed;
+    auto severed_future = severed.get_future();
+    std::atomic<bool> paused{false};
     auto download = std::async(std::launch::async, [&] {
-        return https_download(app.target(), "/drip?chunks=100&interval_ms=50",
+        return https_download(app.target(), "/download?bytes=" + std::to_string(total),
                               [&](std::uint64_t) {
-                                  if (!signalled.exchange(true)) first_bytes.set_value();
+                                  if (paused.exchange(true)) return;
+                                  first_bytes.set_value();
+                                  severed_future.wait_for(10s);
                               });
     });
     REQUIRE(first_bytes.get_future().wait_for(10s) == std::future_status::ready);
-
     app.relay().sever();
-    const auto severed = Clock::now();
-    REQUIRE(download.wait_for(10s) == std::future_status::ready);
-    const auto ms = elapsed_ms(severed);
+    app.edge().require_log(R"(link down.*reason: )", 5s);
+    severed.set_value();
+    const auto resumed = Clock::now();
+
+    REQUIRE(download.wait_for(20s) == std::future_status::ready);
+    const auto ms = elapsed_ms(resumed);
     const auto result = download.get();
     INFO("status " << result.status << ", " << result.bytes << " bytes, error: " << result.error);
     CHECK(result.status == 200);  // the head had arrived before the link broke
     CHECK_FALSE(result.complete);
-    CHECK(result.bytes < 100 * 8);
+    CHECK(result.bytes < total);
     CHECK(ms < 5000);  // ended by the link failure, not by the client's 15 s timeout
 
-    app.edge().require_log(R"(link down.*reason: )", 5s);
     app.core().require_log(R"(link down.*reason: )", 5s);
     app.wait_link_up(2, 2);
     const auto after = https_get(app.target(), "/");
@@ -115,4 +124,21 @@ TEST_CASE("a request on a link that goes silent fails once the link is declared 
     CHECK((result.status == 502 || result.status == 503 || !error.empty()));
     CHECK(ms < kDeadAfterMs + 3000);
     app.relay().unfreeze();
+}
+
+TEST_CASE(
+    "a stopped core leaves the edge answering 503 until a new core restores service; "
+    "both exit 0 on SIGTERM",
+    "[e2e][link]") {
+    Appliance app;
+    REQUIRE(https_get(app.target(), "/health").status == 200);
+    CHECK(app.stop_core() == 0);
+    app.edge().require_log(R"(link down.*reason: )", 5s);
+    CHECK(https_get(app.target(), "/health").status == 503);
+
+    app.start_core();  // waits for the second "link up" on the edge
+    CHECK(app.edge_links_up() == 2);
+    CHECK(https_get(app.target(), "/health").status == 200);
+    CHECK(app.stop_core() == 0);
+    CHECK(app.edge().terminate() == 0);
 }

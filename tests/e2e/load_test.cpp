@@ -2,6 +2,7 @@
 #include "tests/e2e/e2e.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 
 #include <atomic>
 
@@ -80,7 +81,8 @@ TEST_CASE("200 concurrent requests over one link all succeed with the right bodi
     Tally connects;
     for (int i = 0; i < kClients; ++i) {
         streams.push_back(std::make_unique<TlsStream>(io, *context));
-        net::co_spawn(io, async_connect(*streams.back(), target), tally_handler(connects, "connect"));
+        net::co_spawn(io, async_connect(*streams.back(), target),
+                      tally_handler(connects, "connect"));
     }
     io.run();
     INFO(connects.first_failure);
@@ -89,7 +91,8 @@ TEST_CASE("200 concurrent requests over one link all succeed with the right bodi
     Tally requests;
     for (int i = 0; i < kClients; ++i) {
         const std::size_t bytes = 1000 + static_cast<std::size_t>(i) * 997;
-        net::co_spawn(io, request_one(*streams[static_cast<std::size_t>(i)], target, bytes, requests),
+        net::co_spawn(io,
+                      request_one(*streams[static_cast<std::size_t>(i)], target, bytes, requests),
                       tally_handler(requests, "request"));
     }
     const auto start = Clock::now();

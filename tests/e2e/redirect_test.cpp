@@ -19,9 +19,11 @@ TEST_CASE("GET and HEAD on the redirect port get 301 to https on the actual http
           "[e2e][redirect]") {
     Appliance app(edge_only());
     const auto host = "localhost:" + std::to_string(app.redirect_port());
-    const auto expected = "https://localhost:" + std::to_string(app.https_port()) + "/some/path?x=1";
+    const auto expected =
+        "https://localhost:" + std::to_string(app.https_port()) + "/some/path?x=1";
 
-    const auto get = http_plain_request(app.redirect_port(), http::verb::get, "/some/path?x=1", host);
+    const auto get =
+        http_plain_request(app.redirect_port(), http::verb::get, "/some/path?x=1", host);
     CHECK(get.status == 301);
     CHECK(get.header("location") == expected);
 

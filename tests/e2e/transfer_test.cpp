@@ -41,3 +41,22 @@ TEST_CASE("a 50 MiB download streams to the client intact", "[e2e][transfer]") {
     CHECK(result.bytes == bytes);
     CHECK(result.sha256 == pattern_sha256(bytes));
 }
+
+TEST_CASE("a slow chunked response streams through chunk by chunk, not all at the end",
+          "[e2e][transfer]") {
+    Appliance app;
+    // 6 chunks 300 ms apart: the last arrives after about 1.5 s.
+    const auto start = Clock::now();
+    double first_chunk_ms = -1;
+    const auto result =
+        https_download(app.target(), "/drip?chunks=6&interval_ms=300", [&](std::uint64_t) {
+            if (first_chunk_ms < 0) first_chunk_ms = elapsed_ms(start);
+        });
+    const auto total_ms = elapsed_ms(start);
+    INFO("first chunk after " << first_chunk_ms << " ms, all after " << total_ms << " ms");
+    REQUIRE(result.status == 200);
+    CHECK(result.complete);
+    CHECK(result.first_bytes == "chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\nchunk 5\n");
+    CHECK(total_ms >= 1400);
+    CHECK(first_chunk_ms < 700);
+}

@@ -21,9 +21,10 @@ TEST_CASE("an unreachable web bridge gives 502 and the core logs an upstream err
     CHECK(edge_line[1] == error[1]);  // the same trace id on both sides
 }
 
-TEST_CASE("an untrusted web bridge certificate gives 502 and the core names the verification "
-          "failure",
-          "[e2e][upstream]") {
+TEST_CASE(
+    "an untrusted web bridge certificate gives 502 and the core names the verification "
+    "failure",
+    "[e2e][upstream]") {
     ApplianceOptions options;
     options.upstream = Upstream::untrusted;
     Appliance app(options);

@@ -33,7 +33,8 @@ TEST_CASE("a WebSocket echoes text, binary and a 1 MiB message, then closes clea
 
 TEST_CASE("a WebSocket to a path the web bridge does not serve is refused", "[e2e][websocket]") {
     Appliance app;
-    REQUIRE_THROWS_WITH(WebSocketClient(app.target(), "/no-such-socket"), Contains("HTTP status 404"));
+    REQUIRE_THROWS_WITH(WebSocketClient(app.target(), "/no-such-socket"),
+                        Contains("HTTP status 404"));
     // The proxy is still fine afterwards.
     WebSocketClient ws(app.target(), "/ws/echo");
     ws.send_text("still here");

@@ -21,7 +21,8 @@ json default_edge_config(const tls::LabPki& pki) {
         {"workers", 1},
         {"listen",
          {{"https", "127.0.0.1:0"}, {"http_redirect", "127.0.0.1:0"}, {"link", "127.0.0.1:0"}}},
-        {"tls", {{"certificate", pki.edge_cert().string()}, {"private_key", pki.edge_key().string()}}},
+        {"tls",
+         {{"certificate", pki.edge_cert().string()}, {"private_key", pki.edge_key().string()}}},
         {"link_tls",
          {{"certificate", pki.link_cert().string()},
           {"private_key", pki.link_key().string()},
@@ -60,7 +61,9 @@ std::uint16_t reserve_closed_port(int& fd) {
 }
 
 Appliance::Appliance(ApplianceOptions options)
-    : options_(std::move(options)), dir_("edgeway-e2e"), pki_(tls::ensure_lab_pki(dir_ / "pki", {})) {
+    : options_(std::move(options)),
+      dir_("edgeway-e2e"),
+      pki_(tls::ensure_lab_pki(dir_ / "pki", {})) {
     const auto binary = edgeway_binary().string();
     const auto timeout = options_.startup_timeout;
 
@@ -87,8 +90,7 @@ Appliance::Appliance(ApplianceOptions options)
     edge_config_.merge_patch(options_.edge_patch);
     write_json(dir_ / "edge.json", edge_config_);
     edge_ = std::make_unique<ChildProcess>(
-        "edge", binary,
-        std::vector<std::string>{"edge", "--config", (dir_ / "edge.json").string()},
+        "edge", binary, std::vector<std::string>{"edge", "--config", (dir_ / "edge.json").string()},
         dir_ / "edge.log");
     https_port_ = port_of(edge_->require_log(R"(https listening on 127\.0\.0\.1:(\d+))", timeout));
     link_port_ = port_of(edge_->require_log(R"(link listening on 127\.0\.0\.1:(\d+))", timeout));
@@ -124,8 +126,7 @@ TlsTarget Appliance::link_target() const {
 }
 
 json Appliance::core_config() const {
-    const auto link_address =
-        "127.0.0.1:" + std::to_string(relay_ ? relay_->port() : link_port_);
+    const auto link_address = "127.0.0.1:" + std::to_string(relay_ ? relay_->port() : link_port_);
     json config = {
         {"log_level", "info"},
         {"workers", 1},

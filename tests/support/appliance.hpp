@@ -37,7 +37,7 @@ struct ApplianceOptions {
 };
 
 class Appliance {
-public:
+  public:
     explicit Appliance(ApplianceOptions options = {});
     ~Appliance();
     Appliance(const Appliance&) = delete;
@@ -80,7 +80,7 @@ public:
     static constexpr const char* kEdgeLinkUp = R"(link up from 127\.0\.0\.1:\d+)";
     static constexpr const char* kCoreLinkUp = R"(link up to )";
 
-private:
+  private:
     ApplianceOptions options_;
     TempDir dir_;
     tls::LabPki pki_;

@@ -70,10 +70,13 @@ ChildProcess::ChildProcess(std::string name, std::filesystem::path program,
     const int fork_errno = errno;
     ::close(log_fd);
     if (null_fd >= 0) ::close(null_fd);
-    if (pid_ < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(fork_errno));
+    if (pid_ < 0)
+        throw std::runtime_error(std::string("fork failed: ") + std::strerror(fork_errno));
 }
 
-ChildProcess::~ChildProcess() { kill(); }
+ChildProcess::~ChildProcess() {
+    kill();
+}
 
 bool ChildProcess::reap(bool block) {
     if (exit_code_) return true;
@@ -98,7 +101,9 @@ bool ChildProcess::reap(bool block) {
     return true;
 }
 
-bool ChildProcess::running() { return !reap(false); }
+bool ChildProcess::running() {
+    return !reap(false);
+}
 
 std::optional<int> ChildProcess::wait_exit(Millis timeout) {
     wait_until([&] { return reap(false); }, timeout, 5ms);
@@ -140,9 +145,13 @@ LogMatch ChildProcess::require_log(const std::string& pattern, Millis timeout, s
         "; last lines of " + log_file_.string() + ":\n" + watcher_.tail());
 }
 
-std::string ChildProcess::log_text() const { return read_file(log_file_); }
+std::string ChildProcess::log_text() const {
+    return read_file(log_file_);
+}
 
-std::string ChildProcess::log_tail(std::size_t lines) { return watcher_.tail(lines); }
+std::string ChildProcess::log_tail(std::size_t lines) {
+    return watcher_.tail(lines);
+}
 
 RunResult run_program(const std::filesystem::path& program, const std::vector<std::string>& args,
                       const std::filesystem::path& log_file, Millis timeout,

@@ -20,7 +20,7 @@ namespace edgeway::test {
 std::filesystem::path edgeway_binary();
 
 class ChildProcess {
-public:
+  public:
     // Starts program with args (argv[0] is the program path). cwd: working directory ("" keeps
     // the test's). name labels the log in failure output.
     ChildProcess(std::string name, std::filesystem::path program, std::vector<std::string> args,
@@ -48,7 +48,7 @@ public:
     std::string log_text() const;
     std::string log_tail(std::size_t lines = 40);
 
-private:
+  private:
     bool reap(bool block);
 
     std::string name_;

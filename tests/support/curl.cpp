@@ -28,7 +28,9 @@ std::string shell_quote(const std::string& text) {
 
 }  // namespace
 
-std::string CurlResult::body() const { return read_file(body_file); }
+std::string CurlResult::body() const {
+    return read_file(body_file);
+}
 
 CurlResult run_curl(const std::filesystem::path& work_dir, const std::filesystem::path& ca_file,
                     const std::string& host, std::uint16_t port, const std::string& path,
@@ -64,13 +66,13 @@ CurlPipeResult curl_sha256(const std::filesystem::path& work_dir,
                            const std::filesystem::path& ca_file, const std::string& host,
                            std::uint16_t port, const std::string& path, Millis timeout) {
     const auto authority = host + ":" + std::to_string(port);
-    const std::string command =
-        "set -o pipefail; /usr/bin/curl -sS --fail --max-time " +
-        std::to_string(timeout.count() / 1000) + " --cacert " + shell_quote(ca_file.string()) +
-        " --resolve " + shell_quote(authority + ":127.0.0.1") + " " +
-        shell_quote("https://" + authority + path) + " | sha256sum";
-    auto run = run_program("/bin/bash", {"-c", command}, work_dir / (unique_name("curl-pipe") + ".log"),
-                           timeout + 5s);
+    const std::string command = "set -o pipefail; /usr/bin/curl -sS --fail --max-time " +
+                                std::to_string(timeout.count() / 1000) + " --cacert " +
+                                shell_quote(ca_file.string()) + " --resolve " +
+                                shell_quote(authority + ":127.0.0.1") + " " +
+                                shell_quote("https://" + authority + path) + " | sha256sum";
+    auto run = run_program("/bin/bash", {"-c", command},
+                           work_dir / (unique_name("curl-pipe") + ".log"), timeout + 5s);
     CurlPipeResult result;
     result.exit_code = run.exit_code;
     result.output = run.output;

@@ -13,7 +13,7 @@ namespace edgeway::test {
 inline constexpr std::uint64_t MiB = 1024 * 1024;
 
 class Sha256 {
-public:
+  public:
     Sha256();
     ~Sha256();
     Sha256(const Sha256&) = delete;
@@ -23,7 +23,7 @@ public:
     // Lower-case hex; the object cannot be updated afterwards.
     std::string hex();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
@@ -39,12 +39,12 @@ std::string pattern_sha256(std::uint64_t size);
 // A deterministic pseudo-random byte stream (not the download pattern, so an echo of the wrong
 // data cannot pass), read in blocks.
 class RandomStream {
-public:
+  public:
     explicit RandomStream(std::uint64_t seed) : state_(seed * 0x9E3779B97F4A7C15ull + 1) {}
     void fill(char* out, std::size_t size);
     std::string bytes(std::size_t size);
 
-private:
+  private:
     std::uint64_t state_;
 };
 

@@ -57,7 +57,8 @@ void dump_registered_logs_once() {
         r.dumped = true;
     }
     auto text = registered_log_tails();
-    if (!text.empty()) std::cout << "==== process logs at the failed assertion\n" << text << std::flush;
+    if (!text.empty())
+        std::cout << "==== process logs at the failed assertion\n" << text << std::flush;
 }
 
 void reset_log_dump() {

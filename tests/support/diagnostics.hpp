@@ -10,13 +10,13 @@
 namespace edgeway::test {
 
 class DiagnosticLog {
-public:
+  public:
     DiagnosticLog(std::string name, std::filesystem::path file);
     ~DiagnosticLog();
     DiagnosticLog(const DiagnosticLog&) = delete;
     DiagnosticLog& operator=(const DiagnosticLog&) = delete;
 
-private:
+  private:
     std::size_t id_;
 };
 

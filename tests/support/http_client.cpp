@@ -81,7 +81,8 @@ Response https_request(const TlsTarget& target, http::request<http::string_body>
 }
 
 Response https_get(const TlsTarget& target, std::string path, const Headers& headers) {
-    return https_request(target, make_request(target, http::verb::get, std::move(path), {}, headers));
+    return https_request(target,
+                         make_request(target, http::verb::get, std::move(path), {}, headers));
 }
 
 HttpsConnection::HttpsConnection(TlsTarget target)
@@ -129,8 +130,8 @@ net::awaitable<UploadResult> async_upload(ssl::context& context, TlsTarget targe
     RandomStream random(seed);
     std::vector<char> block(256 * 1024);
     while (!error && result.sent_bytes < bytes) {
-        const auto n =
-            static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), bytes - result.sent_bytes));
+        const auto n = static_cast<std::size_t>(
+            std::min<std::uint64_t>(block.size(), bytes - result.sent_bytes));
         random.fill(block.data(), n);
         sha.update(block.data(), n);
         socket.expires_after(target.timeout);
@@ -228,8 +229,8 @@ UploadResult https_upload(const TlsTarget& target, std::string path, std::uint64
                           bool chunked, std::uint64_t seed, http::verb method) {
     net::io_context io;
     auto context = make_context(target);
-    return run_sync(io, async_upload(*context, target, std::move(path), bytes, chunked, seed,
-                                     method));
+    return run_sync(io,
+                    async_upload(*context, target, std::move(path), bytes, chunked, seed, method));
 }
 
 DownloadResult https_download(const TlsTarget& target, std::string path,

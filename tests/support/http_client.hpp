@@ -47,14 +47,14 @@ Response https_get(const TlsTarget& target, std::string path, const Headers& hea
 
 // A keep-alive connection for several requests in a row.
 class HttpsConnection {
-public:
+  public:
     explicit HttpsConnection(TlsTarget target);
     ~HttpsConnection();
     Response request(http::request<http::string_body> req);
     Response get(std::string path) { return request(make_request(target_, http::verb::get, path)); }
     const TlsTarget& target() const { return target_; }
 
-private:
+  private:
     TlsTarget target_;
     net::io_context io_;
     std::shared_ptr<ssl::context> context_;

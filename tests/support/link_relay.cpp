@@ -83,7 +83,8 @@ struct LinkRelay::Impl {
         std::array<char, 64 * 1024> buffer;
         for (;;) {
             co_await wait_unfrozen();
-            auto [read_error, n] = co_await from.async_read_some(net::buffer(buffer), tuple_awaitable);
+            auto [read_error, n] =
+                co_await from.async_read_some(net::buffer(buffer), tuple_awaitable);
             if (read_error) break;
             co_await wait_unfrozen();
             auto [write_error, written] =
@@ -135,7 +136,9 @@ LinkRelay::~LinkRelay() {
     impl_->thread.join();
 }
 
-std::uint16_t LinkRelay::port() const { return impl_->port; }
+std::uint16_t LinkRelay::port() const {
+    return impl_->port;
+}
 
 void LinkRelay::sever() {
     impl_->run([impl = impl_.get()] {
@@ -156,7 +159,11 @@ void LinkRelay::unfreeze() {
     });
 }
 
-std::size_t LinkRelay::connections_accepted() const { return impl_->accepted; }
-std::size_t LinkRelay::connections_open() const { return impl_->open; }
+std::size_t LinkRelay::connections_accepted() const {
+    return impl_->accepted;
+}
+std::size_t LinkRelay::connections_open() const {
+    return impl_->open;
+}
 
 }  // namespace edgeway::test

@@ -12,7 +12,7 @@
 namespace edgeway::test {
 
 class LinkRelay {
-public:
+  public:
     // Listens on 127.0.0.1:0 and forwards each connection to 127.0.0.1:target_port.
     explicit LinkRelay(std::uint16_t target_port);
     ~LinkRelay();
@@ -26,7 +26,7 @@ public:
     std::size_t connections_accepted() const;
     std::size_t connections_open() const;
 
-private:
+  private:
     struct Impl;
     std::shared_ptr<Impl> impl_;
 };

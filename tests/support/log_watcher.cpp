@@ -53,7 +53,9 @@ std::vector<LogMatch> LogWatcher::find_all(const std::string& pattern) {
     return matches;
 }
 
-std::size_t LogWatcher::count(const std::string& pattern) { return find_all(pattern).size(); }
+std::size_t LogWatcher::count(const std::string& pattern) {
+    return find_all(pattern).size();
+}
 
 std::optional<LogMatch> LogWatcher::find(const std::string& pattern, std::size_t nth) {
     auto matches = find_all(pattern);

@@ -21,7 +21,7 @@ struct LogMatch {
 };
 
 class LogWatcher {
-public:
+  public:
     explicit LogWatcher(std::filesystem::path file);
 
     const std::filesystem::path& path() const { return file_; }
@@ -39,7 +39,7 @@ public:
     // The last lines of the file, for failure messages.
     std::string tail(std::size_t max_lines = 40);
 
-private:
+  private:
     void refresh();
 
     std::filesystem::path file_;

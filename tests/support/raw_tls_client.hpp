@@ -16,7 +16,7 @@ struct RawResult {
     std::string handshake_error;
     std::uint16_t local_port = 0;  // our side of the connection, as the server logs it
     std::string received;
-    bool closed = false;           // the server closed or reset the connection
+    bool closed = false;  // the server closed or reset the connection
     bool timed_out = false;
     bool response_complete = false;  // received holds a whole HTTP response
     std::string read_error;          // how reading ended ("" when it stopped at a response)
@@ -29,11 +29,11 @@ struct RawResult {
 };
 
 struct RawExchange {
-    std::string first;                 // written right after the handshake
+    std::string first;                  // written right after the handshake
     std::function<std::string()> more;  // then its results until it returns ""
-    Millis pace = 0ms;                 // pause before each piece from `more` (a slow client)
-    Millis timeout = 5000ms;           // for the whole exchange
-    bool stop_at_response = true;      // stop reading once a complete response arrived
+    Millis pace = 0ms;                  // pause before each piece from `more` (a slow client)
+    Millis timeout = 5000ms;            // for the whole exchange
+    bool stop_at_response = true;       // stop reading once a complete response arrived
 };
 
 RawResult raw_tls_exchange(const TlsTarget& target, RawExchange exchange);

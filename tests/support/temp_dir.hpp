@@ -10,7 +10,7 @@
 namespace edgeway::test {
 
 class TempDir {
-public:
+  public:
     explicit TempDir(std::string_view prefix = "edgeway-test");
     ~TempDir();
     TempDir(const TempDir&) = delete;
@@ -23,7 +23,7 @@ public:
     // Writes text to a file in the directory (created or replaced) and returns its path.
     std::filesystem::path write(const std::filesystem::path& name, std::string_view text) const;
 
-private:
+  private:
     std::filesystem::path path_;
 };
 

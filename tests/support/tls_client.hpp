@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,10 +28,10 @@ using tcp = boost::asio::ip::tcp;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 struct TlsTarget {
-    std::uint16_t port = 0;               // on 127.0.0.1
-    std::filesystem::path ca_file;        // the server must chain to it ("" = do not verify)
-    std::string server_name = "localhost";  // SNI and the name the certificate must match
-    std::string host_header;              // "" = "<server_name>:<port>", as a browser sends it
+    std::uint16_t port = 0;                  // on 127.0.0.1
+    std::filesystem::path ca_file;           // the server must chain to it ("" = do not verify)
+    std::string server_name = "localhost";   // SNI and the name the certificate must match
+    std::string host_header;                 // "" = "<server_name>:<port>", as a browser sends it
     std::filesystem::path certificate_file;  // client certificate (mutual TLS), optional
     std::filesystem::path private_key_file;
     std::vector<std::string> alpn = {"http/1.1"};
@@ -46,12 +47,15 @@ std::shared_ptr<ssl::context> make_context(const TlsTarget& target);
 // TCP connect to 127.0.0.1:port and TLS handshake (SNI, name verification) within target.timeout.
 net::awaitable<void> async_connect(TlsStream& stream, const TlsTarget& target);
 
-// Runs task on io until it completes; rethrows its exception.
+// Runs io until task completes (not until io runs out of work: a WebSocket keeps an idle timer
+// pending between operations); rethrows the task's exception.
 template <typename T>
 T run_sync(net::io_context& io, net::awaitable<T> task) {
     auto future = net::co_spawn(io, std::move(task), net::use_future);
     io.restart();
-    io.run();
+    while (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        if (io.run_one() == 0) break;  // out of work: the future is ready, or never will be
+    }
     return future.get();
 }
 

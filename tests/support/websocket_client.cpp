@@ -2,6 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
 namespace edgeway::test {
@@ -14,8 +15,9 @@ net::awaitable<void> async_ws_connect(WsStream& ws, const TlsTarget& target, std
     timeouts.keep_alive_pings = false;
     ws.set_option(timeouts);
     ws.read_message_max(32 * 1024 * 1024);
-    ws.set_option(websocket::stream_base::decorator(
-        [](websocket::request_type& req) { req.set(beast::http::field::user_agent, "edgeway-tests"); }));
+    ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+        req.set(beast::http::field::user_agent, "edgeway-tests");
+    }));
     websocket::response_type response;
     auto [error] = co_await ws.async_handshake(response, target.host(), path,
                                                net::as_tuple(net::use_awaitable));

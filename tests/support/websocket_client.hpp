@@ -24,7 +24,7 @@ struct WsMessage {
 net::awaitable<void> async_ws_connect(WsStream& ws, const TlsTarget& target, std::string path);
 
 class WebSocketClient {
-public:
+  public:
     // Connects and completes the upgrade; throws (with the HTTP status in the message when the
     // server declined the upgrade) on failure.
     WebSocketClient(TlsTarget target, std::string path = "/ws/echo");
@@ -38,7 +38,7 @@ public:
     // server sent back.
     websocket::close_reason close(websocket::close_code code = websocket::close_code::normal);
 
-private:
+  private:
     TlsTarget target_;
     net::io_context io_;
     std::shared_ptr<ssl::context> context_;

@@ -6,16 +6,19 @@
 
 #include "tls/tls.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <catch2/catch.hpp>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <map>
 #include <memory>
 
 using namespace edgeway;
@@ -44,7 +47,7 @@ bool verifies(const fs::path& ca, const fs::path& leaf, int purpose) {
     std::unique_ptr<X509_STORE, void (*)(X509_STORE*)> store(X509_STORE_new(), &X509_STORE_free);
     X509_STORE_add_cert(store.get(), ca_cert.get());
     std::unique_ptr<X509_STORE_CTX, void (*)(X509_STORE_CTX*)> ctx(X509_STORE_CTX_new(),
-                                                                  &X509_STORE_CTX_free);
+                                                                   &X509_STORE_CTX_free);
     X509_STORE_CTX_init(ctx.get(), store.get(), leaf_cert.get(), nullptr);
     X509_STORE_CTX_set_purpose(ctx.get(), purpose);
     return X509_verify_cert(ctx.get()) == 1;
@@ -61,8 +64,8 @@ bool has_ip(const fs::path& file, const std::string& ip) {
 }
 
 std::vector<fs::path> all_files(const tls::LabPki& pki) {
-    return {pki.ca_cert(),   pki.ca_key(),   pki.edge_cert(),      pki.edge_key(),
-            pki.link_cert(), pki.link_key(), pki.core_cert(),      pki.core_key(),
+    return {pki.ca_cert(),        pki.ca_key(),       pki.edge_cert(), pki.edge_key(),
+            pki.link_cert(),      pki.link_key(),     pki.core_cert(), pki.core_key(),
             pki.webbridge_cert(), pki.webbridge_key()};
 }
 
@@ -72,6 +75,7 @@ std::vector<fs::path> all_files(const tls::LabPki& pki) {
 struct HandshakeResult {
     std::string client_error;
     std::string server_error;
+    std::string client_alpn;
 };
 
 HandshakeResult handshake(ssl::context& server_context, ssl::context& client_context,
@@ -102,8 +106,8 @@ HandshakeResult handshake(ssl::context& server_context, ssl::context& client_con
         TlsStream stream(io, client_context);
         auto& socket = beast::get_lowest_layer(stream);
         socket.expires_after(5s);
-        co_await socket.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), target.port),
-                                      net::use_awaitable);
+        co_await socket.async_connect(
+            tcp::endpoint(net::ip::make_address("127.0.0.1"), target.port), net::use_awaitable);
         tls::prepare_client(stream.native_handle(), server_name, true);
         auto [error] = co_await stream.async_handshake(ssl::stream_base::client,
                                                        net::as_tuple(net::use_awaitable));
@@ -113,6 +117,7 @@ HandshakeResult handshake(ssl::context& server_context, ssl::context& client_con
                 stream, net::buffer(&byte, 1), net::as_tuple(net::use_awaitable));
         }
         if (error) result.client_error = tls::describe(error, stream.native_handle());
+        result.client_alpn = tls::negotiated_alpn(stream.native_handle());
         socket.close();
     };
     run_sync(io, [&]() -> net::awaitable<void> { co_await (server() && client()); }());
@@ -121,7 +126,8 @@ HandshakeResult handshake(ssl::context& server_context, ssl::context& client_con
 
 }  // namespace
 
-TEST_CASE("ensure_lab_pki creates every file of the lab PKI with private keys 0600", "[unit][tls]") {
+TEST_CASE("ensure_lab_pki creates every file of the lab PKI with private keys 0600",
+          "[unit][tls]") {
     TempDir dir("edgeway-unit");
     const auto pki = tls::ensure_lab_pki(dir / "pki", {"meet.example.test"});
     CHECK(pki.dir == dir / "pki");
@@ -197,8 +203,7 @@ TEST_CASE("make_server_context names the file it cannot load", "[unit][tls]") {
     const auto missing = dir / "missing-cert.pem";
 
     tls::ServerOptions options{missing, pki.edge_key(), {}, {}};
-    REQUIRE_THROWS_WITH(tls::make_server_context(options),
-                        Catch::Contains(missing.string()));
+    REQUIRE_THROWS_WITH(tls::make_server_context(options), Catch::Contains(missing.string()));
 
     options = {pki.edge_cert(), dir / "missing.key", {}, {}};
     REQUIRE_THROWS_WITH(tls::make_server_context(options),
@@ -228,7 +233,8 @@ TEST_CASE("make_client_context names a CA file it cannot load", "[unit][tls]") {
 TEST_CASE("contexts complete a handshake and agree on ALPN", "[unit][tls]") {
     TempDir dir("edgeway-unit");
     const auto pki = tls::ensure_lab_pki(dir.path(), {});
-    auto server = tls::make_server_context({pki.link_cert(), pki.link_key(), pki.ca_cert(), {"h2"}});
+    auto server =
+        tls::make_server_context({pki.link_cert(), pki.link_key(), pki.ca_cert(), {"h2"}});
     tls::ClientOptions client_options;
     client_options.ca_file = pki.ca_cert();
     client_options.certificate_file = pki.core_cert();
@@ -238,10 +244,10 @@ TEST_CASE("contexts complete a handshake and agree on ALPN", "[unit][tls]") {
     const auto result = handshake(*server, *client, "localhost");
     CHECK(result.client_error == "");
     CHECK(result.server_error == "");
+    CHECK(result.client_alpn == "h2");
 }
 
-TEST_CASE("a server requiring client certificates refuses a rogue or missing one",
-          "[unit][tls]") {
+TEST_CASE("a server requiring client certificates refuses a rogue or missing one", "[unit][tls]") {
     TempDir dir("edgeway-unit");
     const auto pki = tls::ensure_lab_pki(dir / "lab", {});
     tls::write_ca(dir / "rogue-ca.pem", dir / "rogue-ca.key", "Rogue CA");

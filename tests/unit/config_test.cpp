@@ -1,0 +1,123 @@
+// Unit tests for reading the edge and core configuration files: defaults, relative paths and
+// the error messages that name the file, the field and what was expected.
+#include "tests/support/temp_dir.hpp"
+
+#include "proxy/proxy.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+using namespace edgeway;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path write(const test::TempDir& dir, const std::string& name, const std::string& text) {
+    const fs::path file = dir.path() / name;
+    std::ofstream(file) << text;
+    return file;
+}
+
+const std::string kEdge = R"({
+  // a comment, as the examples have
+  "listen": {"https": "127.0.0.1:0", "http_redirect": "", "link": "127.0.0.1:0"},
+  "tls": {"certificate": "edge.pem", "private_key": "edge.key"},
+  "link_tls": {"certificate": "link.pem", "private_key": "link.key", "client_ca": "/abs/ca.pem"},
+  "join_hosts": ["join.example.com"]
+})";
+
+const std::string kCore = R"({
+  "join_url": "https://Join.Example.com:8443/meeting",
+  "edges": [{"address": "edge1.example.com:7443"}],
+  "link_tls": {"certificate": "core.pem", "private_key": "core.key", "edge_ca": "ca.pem"}
+})";
+
+std::string error_of(const std::function<void()>& load) {
+    try {
+        load();
+    } catch (const proxy::ConfigError& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("edge config: defaults and paths relative to the file", "[unit][config]") {
+    test::TempDir dir("config");
+    const auto config = proxy::load_edge_config(write(dir, "edge.json", kEdge));
+    CHECK(config.certificate == dir.path() / "edge.pem");
+    CHECK(config.link_client_ca == fs::path("/abs/ca.pem"));
+    CHECK(config.listen_http_redirect.empty());
+    CHECK(config.limits.max_header_bytes == 16 * 1024);
+    CHECK(config.limits.header_timeout == std::chrono::milliseconds(10000));
+    CHECK(config.link.dead_after < std::chrono::milliseconds(10000));
+    CHECK(config.join_hosts == std::vector<std::string>{"join.example.com"});
+}
+
+TEST_CASE("core config: join URL host and port, server name from the address", "[unit][config]") {
+    test::TempDir dir("config");
+    const auto config = proxy::load_core_config(write(dir, "core.json", kCore));
+    CHECK(config.join_host == "join.example.com");
+    CHECK(config.join_port == 8443);
+    REQUIRE(config.edges.size() == 1);
+    CHECK(config.edges[0].server_name == "edge1.example.com");
+    CHECK(config.links_per_edge == config.workers);
+    CHECK_FALSE(config.webbridge_insecure);
+}
+
+TEST_CASE("config errors name the file, the field and what was expected", "[unit][config]") {
+    test::TempDir dir("config");
+    auto edge_with = [&](const std::string& from, const std::string& to) {
+        std::string text = kEdge;
+        const auto pos = text.find(from);
+        REQUIRE(pos != std::string::npos);
+        text.replace(pos, from.size(), to);
+        const fs::path file = write(dir, "edge.json", text);
+        return error_of([&] { proxy::load_edge_config(file); });
+    };
+
+    const std::string wrong_type =
+        edge_with(R"("join_hosts")", R"("workers": "two", "join_hosts")");
+    CHECK_THAT(wrong_type, Catch::Contains("edge.json") && Catch::Contains("\"workers\"") &&
+                               Catch::Contains("expected an integer"));
+
+    const std::string nested =
+        edge_with(R"("listen": {)", R"("limits": {"max_header_bytes": -1}, "listen": {)");
+    CHECK_THAT(nested, Catch::Contains("\"limits.max_header_bytes\""));
+
+    const std::string unknown = edge_with(R"("join_hosts")", R"("join_hostz": [], "join_hosts")");
+    CHECK_THAT(unknown, Catch::Contains("\"join_hostz\"") && Catch::Contains("unknown field"));
+
+    const std::string address = edge_with(R"("https": "127.0.0.1:0")", R"("https": "nowhere")");
+    CHECK_THAT(address, Catch::Contains("\"listen.https\"") && Catch::Contains("host:port"));
+
+    const std::string missing = edge_with(R"("certificate": "edge.pem", )", "");
+    CHECK_THAT(missing, Catch::Contains("\"tls.certificate\"") && Catch::Contains("required"));
+
+    const fs::path broken = write(dir, "broken.json", "{\n  \"workers\": 1,\n  oops\n}");
+    CHECK_THAT(error_of([&] { proxy::load_edge_config(broken); }),
+               Catch::Contains("broken.json") && Catch::Contains("line 3"));
+
+    CHECK_THAT(error_of([&] { proxy::load_edge_config(dir.path() / "absent.json"); }),
+               Catch::Contains("absent.json") && Catch::Contains("cannot open"));
+}
+
+TEST_CASE("core config errors: join URL and edges", "[unit][config]") {
+    test::TempDir dir("config");
+    auto core_with = [&](const std::string& from, const std::string& to) {
+        std::string text = kCore;
+        text.replace(text.find(from), from.size(), to);
+        const fs::path file = write(dir, "core.json", text);
+        return error_of([&] { proxy::load_core_config(file); });
+    };
+    CHECK_THAT(core_with("https://Join.Example.com:8443/meeting", "http://join.example.com/"),
+               Catch::Contains("\"join_url\"") && Catch::Contains("https://"));
+    CHECK_THAT(core_with("8443", "99999"), Catch::Contains("valid port"));
+    CHECK_THAT(core_with(R"([{"address": "edge1.example.com:7443"}])", "[]"),
+               Catch::Contains("\"edges\""));
+    CHECK_THAT(core_with(R"("edges")",
+                         R"("link": {"ping_interval_ms": 5000, "dead_after_ms": 4000}, "edges")"),
+               Catch::Contains("\"link.dead_after_ms\""));
+}
