@@ -89,15 +89,24 @@ bool parse_pairs(const std::vector<std::string>& args, const std::vector<std::st
     return true;
 }
 
-void wait_for_signal() {
-    boost::asio::io_context io;
-    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([](const boost::system::error_code&, int) {});
-    io.run();
-}
+// Catches SIGINT/SIGTERM from the moment it is made, so a signal that arrives while the
+// process is still starting is not fatal but simply stops it once started.
+class StopSignals {
+public:
+    StopSignals() : signals_(io_, SIGINT, SIGTERM) {}
+    void wait() {
+        signals_.async_wait([](const boost::system::error_code&, int) {});
+        io_.run();
+    }
+
+private:
+    boost::asio::io_context io_;
+    boost::asio::signal_set signals_;
+};
 
 int run_edge(const std::vector<std::string>& args) {
     if (wants_help(args)) return std::cout << kEdgeUsage, 0;
+    StopSignals stop;
     std::vector<std::pair<std::string, std::string>> options;
     if (!parse_pairs(args, {"--config"}, options) || options.empty()) {
         std::cerr << kEdgeUsage;
@@ -118,7 +127,7 @@ int run_edge(const std::vector<std::string>& args) {
         log.error("cannot start: {}", e.what());
         return 1;
     }
-    wait_for_signal();
+    stop.wait();
     log.info("stopping");
     edge.stop();
     return 0;
@@ -126,6 +135,7 @@ int run_edge(const std::vector<std::string>& args) {
 
 int run_core(const std::vector<std::string>& args) {
     if (wants_help(args)) return std::cout << kCoreUsage, 0;
+    StopSignals stop;
     std::vector<std::pair<std::string, std::string>> options;
     if (!parse_pairs(args, {"--config"}, options) || options.empty()) {
         std::cerr << kCoreUsage;
@@ -146,7 +156,7 @@ int run_core(const std::vector<std::string>& args) {
         log.error("cannot start: {}", e.what());
         return 1;
     }
-    wait_for_signal();
+    stop.wait();
     log.info("stopping");
     core.stop();
     return 0;
@@ -188,6 +198,7 @@ bool parse_port(const std::string& text, std::uint16_t& port) {
 
 int run_demo(const std::vector<std::string>& args) {
     if (wants_help(args)) return std::cout << kDemoUsage, 0;
+    StopSignals stop;
     std::vector<std::pair<std::string, std::string>> options;
     if (!parse_pairs(args,
                      {"--state-dir", "--https-port", "--http-port", "--link-port",
@@ -264,7 +275,7 @@ int run_demo(const std::vector<std::string>& args) {
                   << "; trust ca.pem there, or accept the browser's warning)\n"
                   << "Press Ctrl+C to stop.\n"
                   << std::flush;
-        wait_for_signal();
+        stop.wait();
         core.stop();
         edge.stop();
         bridge.stop();
