@@ -92,14 +92,14 @@ bool parse_pairs(const std::vector<std::string>& args, const std::vector<std::st
 // Catches SIGINT/SIGTERM from the moment it is made, so a signal that arrives while the
 // process is still starting is not fatal but simply stops it once started.
 class StopSignals {
-public:
+  public:
     StopSignals() : signals_(io_, SIGINT, SIGTERM) {}
     void wait() {
         signals_.async_wait([](const boost::system::error_code&, int) {});
         io_.run();
     }
 
-private:
+  private:
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
 };
