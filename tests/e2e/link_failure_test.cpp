@@ -127,8 +127,8 @@ TEST_CASE("a request on a link that goes silent fails once the link is declared 
 }
 
 TEST_CASE(
-    "a stopped core leaves the edge answering 503 until a new core restores service; "
-    "both exit 0 on SIGTERM",
+    "a stopped core leaves the edge answering 503 until a new core restores service, "
+    "and both exit 0 on SIGTERM",
     "[e2e][link]") {
     Appliance app;
     REQUIRE(https_get(app.target(), "/health").status == 200);
