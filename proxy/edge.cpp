@@ -97,6 +97,25 @@ struct Edge::Impl {
         std::erase(worker.links, link);
     }
 
+    // A browser connection is served on the worker that accepted it, unless that worker has no
+    // link while another has one (fewer links than workers): then it moves there before its TLS
+    // handshake, so that it is not refused while a path to the inside exists.
+    void serve_browser(EdgeWorker& acceptor_worker, tcp::socket socket) {
+        EdgeWorker* worker = &acceptor_worker;
+        if (worker->link_count == 0)
+            for (auto& other : workers)
+                if (other->link_count > 0) {
+                    worker = other.get();
+                    break;
+                }
+        if (worker != &acceptor_worker) {
+            const auto protocol = socket.local_endpoint().protocol();
+            socket = tcp::socket(worker->io, protocol, socket.release());
+        }
+        asio::co_spawn(worker->io, serve_downstream(*context, *worker, std::move(socket)),
+                       on_done("browser connection"));
+    }
+
     void start() {
         const unsigned count = std::max(1u, config.workers);
         for (unsigned i = 0; i < count; ++i) workers.push_back(std::make_unique<EdgeWorker>());
@@ -136,10 +155,7 @@ struct Edge::Impl {
             asio::co_spawn(worker.io,
                            accept_loop(https_acceptors[i], "https",
                                        [this, &worker](tcp::socket socket) {
-                                           asio::co_spawn(worker.io,
-                                                          serve_downstream(*context, worker,
-                                                                           std::move(socket)),
-                                                          on_done("browser connection"));
+                                           serve_browser(worker, std::move(socket));
                                        }),
                            on_done("https listener"));
         }

@@ -50,3 +50,16 @@ TEST_CASE("one core holds links to two edges, both serve, and losing one edge sp
     core.require_log("link to " + regex_escape(second_address) + " failed: .*retrying in", 15s);
     CHECK(https_get(first, "/health").status == 200);
 }
+
+TEST_CASE("an edge with more workers than links serves every new connection", "[e2e][link]") {
+    ApplianceOptions options;
+    options.edge_patch = {{"workers", 2}};
+    options.core_patch = {{"links_per_edge", 1}};
+    Appliance app(options);
+    // Each request is a new TCP connection, so the kernel spreads them over both workers'
+    // listeners; the worker without a link must hand its connections to the one with it.
+    for (int i = 0; i < 20; ++i) {
+        INFO("request " << i);
+        CHECK(https_get(app.target(), "/health").status == 200);
+    }
+}
