@@ -104,61 +104,35 @@ class StopSignals {
     boost::asio::signal_set signals_;
 };
 
-int run_edge(const std::vector<std::string>& args) {
-    if (wants_help(args)) return std::cout << kEdgeUsage, 0;
+// `edgeway edge` and `edgeway core`: read the file, start the role, run until a signal.
+template <typename Role, typename Config>
+int run_role(const std::vector<std::string>& args, const char* usage, const char* name,
+             Config (*load)(const fs::path&)) {
+    if (wants_help(args)) return std::cout << usage, 0;
     StopSignals stop;
     std::vector<std::pair<std::string, std::string>> options;
     if (!parse_pairs(args, {"--config"}, options) || options.empty()) {
-        std::cerr << kEdgeUsage;
+        std::cerr << usage;
         return kExitUsage;
     }
-    proxy::EdgeConfig config;
+    Config config;
     try {
-        config = proxy::load_edge_config(options.back().second);
+        config = load(options.back().second);
     } catch (const proxy::ConfigError& e) {
         std::cerr << "edgeway: " << e.what() << "\n";
         return kExitUsage;
     }
-    Logger log("edge", config.log_level);
-    proxy::Edge edge(std::move(config), log);
+    Logger log(name, config.log_level);
+    Role role(std::move(config), log);
     try {
-        edge.start();
+        role.start();
     } catch (const std::exception& e) {
         log.error("cannot start: {}", e.what());
         return 1;
     }
     stop.wait();
     log.info("stopping");
-    edge.stop();
-    return 0;
-}
-
-int run_core(const std::vector<std::string>& args) {
-    if (wants_help(args)) return std::cout << kCoreUsage, 0;
-    StopSignals stop;
-    std::vector<std::pair<std::string, std::string>> options;
-    if (!parse_pairs(args, {"--config"}, options) || options.empty()) {
-        std::cerr << kCoreUsage;
-        return kExitUsage;
-    }
-    proxy::CoreConfig config;
-    try {
-        config = proxy::load_core_config(options.back().second);
-    } catch (const proxy::ConfigError& e) {
-        std::cerr << "edgeway: " << e.what() << "\n";
-        return kExitUsage;
-    }
-    Logger log("core", config.log_level);
-    proxy::Core core(std::move(config), log);
-    try {
-        core.start();
-    } catch (const std::exception& e) {
-        log.error("cannot start: {}", e.what());
-        return 1;
-    }
-    stop.wait();
-    log.info("stopping");
-    core.stop();
+    role.stop();
     return 0;
 }
 
@@ -299,8 +273,10 @@ int main(int argc, char** argv) {
     }
     const std::string command = args[0];
     args.erase(args.begin());
-    if (command == "edge") return run_edge(args);
-    if (command == "core") return run_core(args);
+    if (command == "edge")
+        return run_role<proxy::Edge>(args, kEdgeUsage, "edge", &proxy::load_edge_config);
+    if (command == "core")
+        return run_role<proxy::Core>(args, kCoreUsage, "core", &proxy::load_core_config);
     if (command == "demo") return run_demo(args);
     if (command == "webbridge-demo") return demo::webbridge_demo_main(args);
     if (command == "pki") return run_pki(args);

@@ -7,19 +7,7 @@ using namespace edgeway::test;
 namespace {
 
 json edge_config(const tls::LabPki& pki) {
-    return {
-        {"log_level", "info"},
-        {"workers", 1},
-        {"listen",
-         {{"https", "127.0.0.1:0"}, {"http_redirect", "127.0.0.1:0"}, {"link", "127.0.0.1:0"}}},
-        {"tls",
-         {{"certificate", pki.edge_cert().string()}, {"private_key", pki.edge_key().string()}}},
-        {"link_tls",
-         {{"certificate", pki.link_cert().string()},
-          {"private_key", pki.link_key().string()},
-          {"client_ca", pki.ca_cert().string()}}},
-        {"join_hosts", {"localhost"}},
-    };
+    return default_edge_config(pki);
 }
 
 json core_config(const tls::LabPki& pki) {

@@ -4,14 +4,6 @@
 
 using namespace edgeway::test;
 
-namespace {
-
-std::uint16_t port_in(const LogMatch& match) {
-    return static_cast<std::uint16_t>(std::stoul(match[1]));
-}
-
-}  // namespace
-
 TEST_CASE("one core holds links to two edges, both serve, and losing one edge spares the other",
           "[e2e][link]") {
     ApplianceOptions options;
@@ -23,8 +15,8 @@ TEST_CASE("one core holds links to two edges, both serve, and losing one edge sp
     ChildProcess edge2("edge2", edgeway_binary(),
                        {"edge", "--config", (app.dir() / "edge2.json").string()},
                        app.dir() / "edge2.log");
-    const auto https2 = port_in(edge2.require_log(R"(https listening on 127\.0\.0\.1:(\d+))", 15s));
-    const auto link2 = port_in(edge2.require_log(R"(link listening on 127\.0\.0\.1:(\d+))", 15s));
+    const auto https2 = port_of(edge2.require_log(R"(https listening on 127\.0\.0\.1:(\d+))", 15s));
+    const auto link2 = port_of(edge2.require_log(R"(link listening on 127\.0\.0\.1:(\d+))", 15s));
 
     json core_config = app.core_config();
     const std::string second_address = "127.0.0.1:" + std::to_string(link2);

@@ -9,7 +9,6 @@
 #include <stdexcept>
 
 namespace edgeway::test {
-namespace {
 
 std::uint16_t port_of(const LogMatch& match) {
     return static_cast<std::uint16_t>(std::stoul(match[1]));
@@ -36,8 +35,6 @@ json default_edge_config(const tls::LabPki& pki) {
         {"link", {{"ping_interval_ms", 3000}, {"dead_after_ms", 9000}}},
     };
 }
-
-}  // namespace
 
 void write_json(const std::filesystem::path& file, const json& value) {
     std::ofstream out(file, std::ios::trunc);

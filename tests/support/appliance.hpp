@@ -93,6 +93,13 @@ class Appliance {
     int core_generation_ = 0;
 };
 
+// The edge configuration the fixture starts with: every port 0, the lab PKI's certificates,
+// join host localhost.
+json default_edge_config(const tls::LabPki& pki);
+
+// The port in a "... listening on 127.0.0.1:(\d+)" log match.
+std::uint16_t port_of(const LogMatch& match);
+
 // Writes JSON to a file (pretty-printed).
 void write_json(const std::filesystem::path& file, const json& value);
 
