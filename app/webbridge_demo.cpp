@@ -7,6 +7,7 @@
 //   GET /download?bytes=N                            N pattern bytes (byte i is i % 251), streamed
 //   GET /drip?chunks=N&interval_ms=M                 N chunks "chunk <k>\n" (k from 0), M ms apart
 //   GET /status/<code>                               that status, body "status <code>\n"
+//   GET /delay?ms=M                                  "ok\n" after M ms (a slow web bridge)
 //   GET /ws/echo (upgrade)                           WebSocket echo, text and binary
 // Every request is logged as "<METHOD> <target> <status> <body bytes out>"; 499 stands for "the
 // client went away before a response" (nginx's convention).
@@ -531,7 +532,7 @@ http::response<http::string_body> echo_headers(const RequestInfo& info,
 
 // What a request asks for, decided from its header alone.
 struct Route {
-    enum class Kind { reply, upload, download, drip, websocket };
+    enum class Kind { reply, upload, download, drip, delay, websocket };
     Kind kind = Kind::reply;
     http::response<http::string_body> reply;  // Kind::reply
     bool head_only = false;                   // Kind::reply: answer a HEAD, header only
@@ -583,7 +584,7 @@ Route route_request(const RequestInfo& info, const http::request<http::buffer_bo
 
     // The remaining endpoints are GET only.
     const bool known = path == "/echo-headers" || path == "/download" || path == "/drip" ||
-                       path == "/ws/echo" || path.starts_with("/status/");
+                       path == "/ws/echo" || path == "/delay" || path.starts_with("/status/");
     if (!known) return reply(text_response(info, 404, "not found\n"), head);
     if (!get) return reply(method_not_allowed(info, "GET"));
 
@@ -607,6 +608,16 @@ Route route_request(const RequestInfo& info, const http::request<http::buffer_bo
                 text_response(info, 400, "chunks must be 0..100000 and interval_ms 0..60000\n"));
         }
         return stream_route(Route::Kind::drip, *chunks, std::chrono::milliseconds(*interval));
+    }
+    if (path == "/delay") {
+        const auto ms_text = query_value(query, "ms");
+        const auto ms = ms_text ? parse_uint(*ms_text) : std::nullopt;
+        if (!ms || *ms > kDripMaxIntervalMs) {
+            return reply(text_response(info, 400, "ms must be an integer from 0 to 60000\n"));
+        }
+        Route route = stream_route(Route::Kind::delay, 0, std::chrono::milliseconds(*ms));
+        route.reply = text_response(info, 200, "ok\n");
+        return route;
     }
     if (path == "/ws/echo") {
         if (websocket::is_upgrade(req)) return stream_route(Route::Kind::websocket);
@@ -671,6 +682,13 @@ asio::awaitable<Outcome> respond(Server& server, Connection& connection, Stream&
             co_return co_await handle_download(stream, server, info, route.count);
         case Route::Kind::drip:
             co_return co_await handle_drip(stream, info, route.count, route.interval);
+        case Route::Kind::delay: {
+            // The whole answer, head included, comes late: what a stalled web bridge looks like.
+            asio::steady_timer timer{co_await asio::this_coro::executor};
+            timer.expires_after(route.interval);
+            if (auto [ec] = co_await timer.async_wait(use_tuple); ec) co_return client_gone(ec);
+            break;
+        }
         case Route::Kind::websocket: {
             auto req = parser.release();
             co_await run_websocket(server, connection, std::move(stream), std::move(req), info);

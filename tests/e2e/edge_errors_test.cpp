@@ -175,3 +175,19 @@ TEST_CASE("a client sending headers too slowly is cut off after header_timeout_m
         CHECK(result.ms_until_end < 3000);
     }
 }
+
+TEST_CASE("an idle keep-alive connection is closed after keepalive_timeout_ms", "[e2e][edge]") {
+    Appliance app(with_edge_limits({{"keepalive_timeout_ms", 300}}));
+    RawExchange exchange;
+    exchange.first = "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    exchange.timeout = 5s;
+    exchange.stop_at_response = false;  // answered, then kept open until the idle time is up
+    const auto result = raw_tls_exchange(app.target(), std::move(exchange));
+    REQUIRE(result.handshake_ok);
+    INFO(result.received << "\nread: " << result.read_error);
+    CHECK(result.status() == 200);
+    CHECK(result.closed);
+    CHECK_FALSE(result.timed_out);
+    CHECK(result.ms_until_end >= 300);
+    CHECK(result.ms_until_end < 3000);
+}

@@ -37,3 +37,20 @@ TEST_CASE(
     // Nothing was served: the web bridge never got a request.
     CHECK(app.webbridge().log().count("GET /health") == 0);
 }
+
+TEST_CASE("a web bridge that sends no response head within response_timeout_ms gives 504",
+          "[e2e][upstream]") {
+    ApplianceOptions options;
+    options.core_patch = {{"upstream", {{"response_timeout_ms", 300}}}};
+    Appliance app(options);
+
+    const auto start = Clock::now();
+    const auto late = https_get(app.target(), "/delay?ms=3000");
+    CHECK(late.status == 504);
+    CHECK(elapsed_ms(start) < 2500);  // the deadline, not the web bridge, ended it
+    const auto error = app.core().require_log(R"(upstream error trace=[0-9a-f]+: (.+))", 5s);
+    CHECK_THAT(error[1], Contains("no response head"));
+
+    // A web bridge that answers within the deadline is served as usual.
+    CHECK(https_get(app.target(), "/delay?ms=10").status == 200);
+}
