@@ -217,7 +217,6 @@ std::shared_ptr<LinkStream> LinkSession::open_stream(const Headers& headers, boo
         return nullptr;
     }
     stream->set_id(id);
-    if (!end_stream) stream->set_data_source();
     streams_[id] = stream;
     wake_writer();
     return stream;
@@ -235,7 +234,6 @@ boost::system::error_code LinkSession::submit_response(LinkStream& stream, const
         log_.warn("link {}: cannot answer stream {}: {}", peer_, stream.id(), nghttp2_strerror(rv));
         return boost::asio::error::invalid_argument;
     }
-    if (!end_stream) stream.set_data_source();
     wake_writer();
     return {};
 }

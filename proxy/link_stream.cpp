@@ -110,7 +110,6 @@ void LinkStream::on_header(std::string_view name, std::string_view value) {
     // A second header block is trailers (or a final response after 1xx): only the final
     // response's block is kept.
     if (headers_complete_) return;
-    if (!header_block_seen_) header_block_seen_ = true;
     headers_.push_back({std::string(name), std::string(value)});
 }
 

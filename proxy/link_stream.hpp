@@ -76,8 +76,6 @@ class LinkStream {
     void on_link_down();
     // nghttp2's data source: copies queued bytes into buf, or defers when none are queued.
     long provide(std::uint8_t* buf, std::size_t length, std::uint32_t* flags);
-    bool has_data_source() const { return data_source_; }
-    void set_data_source() { data_source_ = true; }
     void acknowledge_handed_out();
 
     std::weak_ptr<LinkSession> session_;  // empty once the link is gone
@@ -85,7 +83,6 @@ class LinkStream {
 
     Headers headers_;
     bool headers_complete_ = false;
-    bool header_block_seen_ = false;
     bool ended_with_headers_ = false;
     Signal headers_ready_;
 
@@ -99,7 +96,6 @@ class LinkStream {
     std::size_t out_pos_ = 0;
     bool finishing_ = false;
     bool closed_ = false;
-    bool data_source_ = false;
     Signal writable_;
 
     std::uint64_t bytes_received_ = 0;
