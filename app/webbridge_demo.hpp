@@ -21,7 +21,7 @@ struct WebBridgeOptions {
 };
 
 class WebBridge {
-public:
+  public:
     WebBridge(boost::asio::io_context& io, WebBridgeOptions options, Logger& log);
     ~WebBridge();
     // Binds and starts accepting; logs "listening on ADDR:PORT". Throws on bind/TLS errors.
@@ -30,7 +30,7 @@ public:
     // Stops accepting and closes open connections.
     void stop();
 
-private:
+  private:
     struct Impl;
     std::shared_ptr<Impl> impl_;
 };
