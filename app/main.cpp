@@ -1,5 +1,6 @@
 // The edgeway binary: one subcommand per role. Each does little more than read its options,
 // build the library objects and wait for a signal.
+#include "app/allowlist_cli.hpp"
 #include "app/webbridge_demo.hpp"
 #include "common/log.hpp"
 #include "proxy/proxy.hpp"
@@ -33,6 +34,7 @@ Commands:
   webbridge-demo [opts]  the demo web bridge alone
   pki --dir DIR [--host NAME]...
                          create a lab PKI (CA, edge, link, core and web bridge certificates)
+  allowlist COMMAND      show, edit, import, export and test the core's allow list
 
 Run 'edgeway <command> --help' for a command's options.
 )";
@@ -224,15 +226,16 @@ int run_demo(const std::vector<std::string>& args) {
         edge_config.link_certificate = pki.link_cert();
         edge_config.link_private_key = pki.link_key();
         edge_config.link_client_ca = pki.ca_cert();
-        edge_config.join_hosts = {"localhost", "127.0.0.1"};
         proxy::Edge edge(edge_config, edge_log);
         edge.start();
 
         proxy::CoreConfig core_config;
         core_config.source = "(demo)";
         core_config.log_level = level;
-        core_config.join_url = "https://localhost/";
-        core_config.join_host = "localhost";
+        // Split horizon as in a real site: the join URL names the edge's port, and the core's
+        // lab resolver sends that name to the web bridge.
+        core_config.join_urls = {fmt::format("https://localhost:{}/", edge.https_port())};
+        core_config.state_directory = state / "core";
         core_config.edges = {{fmt::format("127.0.0.1:{}", edge.link_port()), "localhost"}};
         core_config.link_certificate = pki.core_cert();
         core_config.link_private_key = pki.core_key();
@@ -280,6 +283,7 @@ int main(int argc, char** argv) {
     if (command == "demo") return run_demo(args);
     if (command == "webbridge-demo") return demo::webbridge_demo_main(args);
     if (command == "pki") return run_pki(args);
+    if (command == "allowlist") return app::run_allowlist_command(args, std::cout, std::cerr);
     std::cerr << "edgeway: unknown command '" << command << "'\n" << kUsage;
     return kExitUsage;
 }

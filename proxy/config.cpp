@@ -3,6 +3,8 @@
 // name would otherwise silently leave a default in place.
 #include "proxy/proxy.hpp"
 
+#include "allowlist/allowlist.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -204,10 +206,6 @@ EdgeConfig load_edge_config(const std::filesystem::path& file) {
     link_tls.path("client_ca", config.link_client_ca, true);
     link_tls.no_others();
 
-    config.join_hosts = top.strings("join_hosts");
-    if (config.join_hosts.empty())
-        top.fail("join_hosts", "at least one host name (the join URL's host)");
-
     Fields limits = top.object("limits");
     limits.integer("max_header_bytes", config.limits.max_header_bytes, 1024, 1024 * 1024);
     limits.integer("max_body_bytes", config.limits.max_body_bytes, 0, std::uint64_t{1} << 50);
@@ -230,30 +228,24 @@ CoreConfig load_core_config(const std::filesystem::path& file) {
     top.log_level(config.log_level);
     top.integer("workers", config.workers, 1, 64);
 
-    top.text("join_url", config.join_url, true);
-    {
-        // https://host[:port][/...]: the core forwards to this host's inside address.
-        const std::string prefix = "https://";
-        const std::string& url = config.join_url;
-        if (url.rfind(prefix, 0) != 0) top.fail("join_url", "an https:// URL");
-        std::string authority = url.substr(prefix.size());
-        authority = authority.substr(0, authority.find_first_of("/?#"));
-        const auto colon = authority.rfind(':');
-        if (colon != std::string::npos && authority.find(']') == std::string::npos) {
-            const std::string port = authority.substr(colon + 1);
-            if (port.empty() || port.size() > 5 ||
-                port.find_first_not_of("0123456789") != std::string::npos ||
-                std::stoul(port) == 0 || std::stoul(port) > 65535)
-                top.fail("join_url", "an https:// URL with a valid port");
-            config.join_port = static_cast<std::uint16_t>(std::stoul(port));
-            authority.resize(colon);
+    // One guest account client URI (join URL) or several: their hosts get automatic rules.
+    const json* join = top.find("join_url");
+    if (join && join->is_string())
+        config.join_urls = {join->get<std::string>()};
+    else
+        config.join_urls = top.strings("join_url");
+    if (config.join_urls.empty())
+        top.fail("join_url", "an https:// URL or a non-empty array of them (required)");
+    for (const auto& url : config.join_urls) {
+        try {
+            allowlist::parse_join_uri(url);
+        } catch (const allowlist::RuleError& e) {
+            top.fail("join_url", std::string("an https:// URL: ") + e.what());
         }
-        if (authority.empty() || authority.find_first_of("@ ") != std::string::npos)
-            top.fail("join_url", "an https:// URL with a host name");
-        for (auto& c : authority)
-            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        config.join_host = authority;
     }
+    top.path("state_directory", config.state_directory, false);
+    top.path("hosts_file", config.hosts_file, false);
+    top.millis("discovery_interval_ms", config.discovery_interval, 100);
 
     const json* edges = top.find("edges");
     if (!edges || !edges->is_array() || edges->empty())

@@ -1,6 +1,8 @@
 // The core process: it dials every configured edge (links_per_edge links each, spread over the
 // worker threads), redials with backoff when a link fails, and forwards each stream that arrives
 // on a link to the web bridge.
+#include "proxy/allowlist_feed.hpp"
+#include "proxy/allowlist_service.hpp"
 #include "proxy/backoff.hpp"
 #include "proxy/link_session.hpp"
 #include "proxy/listen.hpp"
@@ -37,6 +39,7 @@ struct CoreWorker {
     asio::io_context io{1};
     std::vector<std::shared_ptr<LinkSession>> links;  // used on io's thread only
     UpstreamPool pool;                                // likewise
+    Broadcast rules_changed{io.get_executor()};       // wakes the allow-list feeds
     bool stopping = false;
 };
 
@@ -47,11 +50,12 @@ struct Core::Impl {
     Logger& log;
     std::vector<std::unique_ptr<CoreWorker>> workers;
     std::shared_ptr<asio::ssl::context> link_tls;
+    AllowlistService allowlist;
     std::unique_ptr<UpstreamContext> upstream;
     std::vector<std::thread> threads;
     LinkSession::Settings link_settings;
 
-    Impl(CoreConfig c, Logger& l) : config(std::move(c)), log(l) {
+    Impl(CoreConfig c, Logger& l) : config(std::move(c)), log(l), allowlist(config, log) {
         link_settings.timing = config.link;
     }
 
@@ -103,9 +107,16 @@ struct Core::Impl {
                 auto link = std::make_shared<LinkSession>(std::move(*tls), LinkSession::Role::core,
                                                           link_settings, log, edge.address);
                 link->set_stream_handler([this, &worker](std::shared_ptr<LinkStream> stream) {
-                    asio::co_spawn(worker.io,
-                                   forward_upstream(*upstream, worker.pool, std::move(stream)),
-                                   [this](std::exception_ptr error) { log_failure(error); });
+                    auto on_done = [this](std::exception_ptr error) { log_failure(error); };
+                    if (is_allowlist_feed(*stream))
+                        asio::co_spawn(worker.io,
+                                       serve_allowlist_feed(std::move(stream), allowlist.rules(),
+                                                            worker.rules_changed),
+                                       on_done);
+                    else
+                        asio::co_spawn(worker.io,
+                                       forward_upstream(*upstream, worker.pool, std::move(stream)),
+                                       on_done);
                 });
                 worker.links.push_back(link);
                 const auto up_since = std::chrono::steady_clock::now();
@@ -144,15 +155,17 @@ struct Core::Impl {
             log.warn(
                 "webbridge_tls.insecure_skip_verify is set: the web bridge's certificate is "
                 "NOT verified (lab use only)");
-        upstream = std::make_unique<UpstreamContext>(UpstreamContext{config, log, webbridge_tls});
-        log.info("forwarding to the web bridge of {} ({}:{}{})", config.join_url, config.join_host,
-                 config.join_port,
-                 config.resolve.count(config.join_host)
-                     ? " resolved by override to " + config.resolve.at(config.join_host)
-                     : "");
+        upstream = std::make_unique<UpstreamContext>(
+            UpstreamContext{config, log, webbridge_tls, allowlist.rules(), allowlist.resolver()});
+        if (allowlist.resolver().lab())
+            log.warn("lab resolver in use (resolve / hosts_file): the inside DNS is not asked");
 
         const unsigned count = std::max(1u, config.workers);
         for (unsigned i = 0; i < count; ++i) workers.push_back(std::make_unique<CoreWorker>());
+        for (auto& worker : workers)
+            allowlist.on_publish(
+                [w = worker.get()] { asio::post(w->io, [w] { w->rules_changed.notify(); }); });
+        allowlist.start();
         unsigned index = 0;
         for (const auto& edge : config.edges) {
             for (unsigned n = 0; n < config.links_per_edge; ++n, ++index) {
@@ -175,6 +188,7 @@ struct Core::Impl {
         }
         for (auto& thread : threads) thread.join();
         threads.clear();
+        allowlist.stop();
     }
 };
 

@@ -136,30 +136,40 @@ class DownstreamSession {
             co_await refuse(exchange, 505, "HTTP Version Not Supported", "Use HTTP/1.1.");
             co_return false;
         }
-        if (host_header.empty() || exchange.host.empty()) {
-            co_await refuse(exchange, 400, "Bad Request", "The request has no valid Host header.");
+        // Framing that two parsers could read differently is refused outright (request
+        // smuggling): one Host, and never both Content-Length and Transfer-Encoding.
+        if (request.count(http::field::host) != 1) {
+            co_await refuse(exchange, 400, "Bad Request", "The request needs exactly one Host.",
+                            "Host header missing or repeated");
             co_return false;
         }
-        if (std::find(context_.config.join_hosts.begin(), context_.config.join_hosts.end(),
-                      exchange.host) == context_.config.join_hosts.end()) {
-            co_await refuse(exchange, 403, "Forbidden", "This host name is not served here.",
-                            "host not allowed");
-            co_return !parser.is_done() ? false : parser.keep_alive();
-        }
-        if (exchange.path.empty() || exchange.path.front() != '/') {
+        if (request.count(http::field::transfer_encoding) > 0 &&
+            (request.count(http::field::content_length) > 0 ||
+             request.count(http::field::transfer_encoding) > 1 ||
+             !beast::iequals(request[http::field::transfer_encoding], "chunked"))) {
             co_await refuse(exchange, 400, "Bad Request",
-                            "Only origin-form request targets are accepted.");
-            co_return false;
-        }
-        const auto method = request.method();
-        if (method == http::verb::connect || method == http::verb::trace ||
-            method == http::verb::unknown) {
-            co_await refuse(exchange, 405, "Method Not Allowed", "This method is not forwarded.",
-                            "method not allowed");
+                            "Transfer-Encoding must be exactly chunked, without Content-Length.",
+                            "ambiguous message framing (Transfer-Encoding)");
             co_return false;
         }
 
         const bool websocket = beast::websocket::is_upgrade(request);
+        const char* sni = SSL_get_servername(stream_->native_handle(), TLSEXT_NAMETYPE_host_name);
+        allowlist::RequestHead head;
+        head.method = request.method_string();
+        head.target = request.target();
+        head.host = host_header;
+        head.websocket = websocket;
+        head.sni = sni ? std::string_view(sni) : std::string_view();
+        head.check_sni = true;
+        const auto rules = context_.rules.load();
+        AccessCheck check = check_access(head, rules.get());
+        if (check.status != 0) {
+            co_await refuse_access(exchange, check);
+            co_return check.status == 403 && parser.is_done() && parser.keep_alive();
+        }
+        context_.log.debug("trace={} allowed by {}", exchange.trace, check.rule);
+
         const bool has_body = !parser.is_done();
         auto link = worker_.pick_link();
         if (!link) {
@@ -168,7 +178,7 @@ class DownstreamSession {
             co_return !has_body && parser.keep_alive();
         }
 
-        Headers headers = request_headers(request, exchange, websocket);
+        Headers headers = request_headers(request, check.request, exchange, websocket);
         auto stream = link->open_stream(headers, !has_body && !websocket);
         if (!stream) {
             co_await refuse(exchange, 503, "Service Unavailable",
@@ -221,7 +231,9 @@ class DownstreamSession {
         co_return exchange.keep_alive;
     }
 
-    Headers request_headers(const http::request<http::empty_body>& request, Exchange& exchange,
+    // What the core receives is the normalised request: exactly what the allow list checked.
+    Headers request_headers(const http::request<http::empty_body>& request,
+                            const allowlist::NormalizedRequest& normalized, Exchange& exchange,
                             bool websocket) const {
         Headers headers;
         headers.reserve(16);
@@ -232,8 +244,8 @@ class DownstreamSession {
             headers.push_back({":method", exchange.method});
         }
         headers.push_back({":scheme", "https"});
-        headers.push_back({":authority", std::string(request[http::field::host])});
-        headers.push_back({":path", exchange.path});
+        headers.push_back({":authority", normalized.authority()});
+        headers.push_back({":path", normalized.target()});
         for (const auto& field : request) {
             std::string name = lowercase(field.name_string());
             // Framing and connection-level fields stay on this hop; forwarding and tracing
@@ -419,6 +431,31 @@ class DownstreamSession {
         co_await refuse(exchange, 502, "Bad Gateway",
                         "The meeting server could not be reached. Try again shortly.", reason,
                         false);
+    }
+
+    awaitable<void> refuse_access(Exchange& exchange, const AccessCheck& check) {
+        switch (check.status) {
+            case 403:
+                co_await refuse(exchange, 403, "Forbidden",
+                                "This address is not open to the outside.", check.reason);
+                break;
+            case 405:
+                co_await refuse(exchange, 405, "Method Not Allowed",
+                                "This method is not forwarded.", check.reason);
+                break;
+            case 421:
+                co_await refuse(exchange, 421, "Misdirected Request",
+                                "The TLS server name and the Host header name different sites.",
+                                check.reason);
+                break;
+            case 503:
+                co_await refuse(exchange, 503, "Service Unavailable",
+                                "The edge is not ready yet. Try again shortly.", check.reason);
+                break;
+            default:
+                co_await refuse(exchange, 400, "Bad Request",
+                                "The request target cannot be forwarded safely.", check.reason);
+        }
     }
 
     // Answers with a page of the edge's own and logs the request as refused.

@@ -1,6 +1,7 @@
 // The edge process: worker threads, the browsers' listener (one SO_REUSEPORT acceptor per
 // worker), the port-80 redirect and the link listener. Links are spread over the workers, so
 // each worker's browser connections have links of their own.
+#include "proxy/allowlist_feed.hpp"
 #include "proxy/edge_worker.hpp"
 #include "proxy/http_util.hpp"
 #include "proxy/listen.hpp"
@@ -29,6 +30,7 @@ struct Edge::Impl {
     EdgeConfig config;
     Logger& log;
     std::vector<std::unique_ptr<EdgeWorker>> workers;
+    SharedRules rules;  // the last rule set a core pushed; empty until then
     std::unique_ptr<EdgeContext> context;
     std::shared_ptr<asio::ssl::context> link_tls;
     std::vector<tcp::acceptor> https_acceptors;  // https_acceptors[i] lives on workers[i]
@@ -92,6 +94,11 @@ struct Edge::Impl {
             fmt::format("{} (CN={})", peer, tls::peer_common_name(tls.native_handle()));
         auto link = std::make_shared<LinkSession>(std::move(tls), LinkSession::Role::edge,
                                                   link_settings, log, name);
+        link->set_ready_handler([this, &worker, weak = std::weak_ptr(link)] {
+            if (auto up = weak.lock())
+                asio::co_spawn(worker.io, receive_allowlist_feed(std::move(up), rules, log),
+                               on_done("allow-list feed"));
+        });
         worker.links.push_back(link);
         co_await link->run();
         std::erase(worker.links, link);
@@ -134,8 +141,8 @@ struct Edge::Impl {
             https_endpoint = https_acceptors.back().local_endpoint();
         }
         https_port = https_endpoint.port();
-        context = std::make_unique<EdgeContext>(
-            EdgeContext{config, log, https_tls, config.public_https_port.value_or(https_port)});
+        context = std::make_unique<EdgeContext>(EdgeContext{
+            config, log, https_tls, config.public_https_port.value_or(https_port), rules});
         log.info("https listening on {}", to_string(https_endpoint));
 
         link_acceptor.emplace(

@@ -4,6 +4,7 @@
 
 #include "proxy/link_session.hpp"
 #include "proxy/proxy.hpp"
+#include "proxy/shared_rules.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -35,6 +36,7 @@ struct EdgeContext {
     Logger& log;
     std::shared_ptr<boost::asio::ssl::context> https_tls;
     std::uint16_t public_https_port;
+    const SharedRules& rules;
 };
 
 // One browser connection: TLS, HTTP/1.1 keep-alive, each request forwarded over a link.

@@ -80,6 +80,7 @@ struct LinkSession::Callbacks {
                     link.ready_ = true;
                     link.log_.info("link up {} {}", link.role_ == Role::edge ? "from" : "to",
                                    link.peer_);
+                    if (link.ready_handler_) asio::post(link.executor(), link.ready_handler_);
                 }
                 break;
             case NGHTTP2_GOAWAY:

@@ -44,6 +44,8 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
     ~LinkSession();
 
     void set_stream_handler(StreamHandler handler) { stream_handler_ = std::move(handler); }
+    // Called (from a posted handler) once, when the peer's SETTINGS arrive and the link is up.
+    void set_ready_handler(std::function<void()> handler) { ready_handler_ = std::move(handler); }
 
     // Runs the link until it closes; returns why it closed.
     boost::asio::awaitable<std::string> run();
@@ -88,6 +90,7 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
     std::string peer_;
     nghttp2_session* session_ = nullptr;
     StreamHandler stream_handler_;
+    std::function<void()> ready_handler_;
     std::map<std::int32_t, std::shared_ptr<LinkStream>> streams_;
     Signal write_wanted_;
     std::chrono::steady_clock::time_point last_received_;

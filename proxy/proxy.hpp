@@ -52,7 +52,6 @@ struct EdgeConfig {
     std::optional<std::uint16_t> public_https_port;  // in redirects; default: the https port
     std::filesystem::path certificate, private_key;  // browsers' side (443)
     std::filesystem::path link_certificate, link_private_key, link_client_ca;
-    std::vector<std::string> join_hosts;  // Host names forwarded (until the allow list exists)
     EdgeLimits limits;
     LinkTiming link;
 };
@@ -66,9 +65,12 @@ struct CoreConfig {
     std::filesystem::path source;
     LogLevel log_level = LogLevel::info;
     unsigned workers = 1;
-    std::string join_url;   // https://join.example.com/
-    std::string join_host;  // derived from join_url
-    std::uint16_t join_port = 443;
+    std::vector<std::string> join_urls;  // guest account client URIs: https://join.example.com/
+    std::filesystem::path state_directory = "/var/lib/edgeway/core";  // allowlist.db lives here
+    // Lab resolver: when hosts_file or resolve is set, the core asks no DNS server. hosts_file
+    // is re-read on every discovery round ("address[:port] name..." lines, # comments).
+    std::filesystem::path hosts_file;
+    Millis discovery_interval{30000};  // how often the join URLs are resolved again
     std::vector<EdgeTarget> edges;
     unsigned links_per_edge = 1;
     std::filesystem::path link_certificate, link_private_key, edge_ca;

@@ -47,6 +47,10 @@ bool looks_closed(UpstreamStream& stream) {
 
 enum class Outcome { done, retry };
 
+std::string host_without_brackets(const std::string& host) {
+    return host.size() > 1 && host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+}
+
 class UpstreamExchange {
   public:
     UpstreamExchange(const UpstreamContext& context, UpstreamPool& pool,
@@ -64,12 +68,24 @@ class UpstreamExchange {
 
     awaitable<void> run() {
         buffer_.reserve(kChunkSize);
-        // The same check as the edge's: the core is the source of truth and trusts no edge blindly.
-        if (host_of(authority_) != config_.join_host || path_.empty() || path_.front() != '/') {
-            co_await answer(403, "Forbidden", "This host name is not served here.",
-                            "host not allowed");
+        // The same check as the edge's, with the same code: the core is the source of truth and
+        // trusts no edge blindly.
+        allowlist::RequestHead head;
+        head.method = websocket_ ? std::string_view("GET") : std::string_view(method_);
+        head.target = path_;
+        head.host = authority_;
+        head.websocket = websocket_;
+        const auto rules = context_.rules.load();
+        AccessCheck check = check_access(head, rules.get());
+        if (check.status != 0) {
+            const bool forbidden = check.status == 403 || check.status == 503;
+            const std::string_view title = forbidden ? "Forbidden" : "Bad Request";
+            co_await answer(forbidden ? 403 : check.status, title,
+                            "This address is not open to the outside.", check.reason);
             co_return;
         }
+        target_ = std::move(check.request);
+        pool_key_ = target_.host + ":" + std::to_string(target_.port);
         // Only a request without a body may go on a pooled connection: if that connection turns
         // out to be closed, the request can be sent again on a new one.
         const bool poolable = !websocket_ && link_->ended_with_headers();
@@ -100,7 +116,7 @@ class UpstreamExchange {
         // A response cut short must not look complete to the edge.
         if (!link_->finished()) link_->reset(true);
         if (poolable && reusable_) {
-            pool_.put(std::move(upstream_));
+            pool_.put(pool_key_, std::move(upstream_));
         } else {
             boost::system::error_code ignored;
             upstream_->next_layer().socket().close(ignored);
@@ -112,19 +128,20 @@ class UpstreamExchange {
         buffer_.consume(buffer_.size());
         reused_ = false;
         if (may_reuse) {
-            upstream_ = pool_.take();
+            upstream_ = pool_.take(pool_key_);
             if (upstream_) {
                 reused_ = true;
                 co_return true;
             }
         }
         auto executor = co_await asio::this_coro::executor;
-        std::string host = config_.join_host;
-        std::string port = std::to_string(config_.join_port);
-        if (auto it = config_.resolve.find(config_.join_host); it != config_.resolve.end()) {
-            host = it->second.substr(0, it->second.rfind(':'));
-            port = it->second.substr(it->second.rfind(':') + 1);
-            if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+        std::string host, port;
+        if (!context_.resolver.address(target_.host, target_.port, host, port)) {
+            reason = fmt::format(
+                "cannot resolve web bridge {} (DNS failure): not in the lab hosts "
+                "table",
+                target_.host);
+            co_return false;
         }
         tcp::resolver resolver(executor);
         auto [resolve_error, endpoints] =
@@ -145,8 +162,8 @@ class UpstreamExchange {
             co_return false;
         }
         upstream_->next_layer().socket().set_option(tcp::no_delay(true));
-        tls::prepare_client(upstream_->native_handle(), config_.join_host,
-                            !config_.webbridge_insecure);
+        const std::string name = host_without_brackets(target_.host);
+        tls::prepare_client(upstream_->native_handle(), name, !config_.webbridge_insecure);
         auto [handshake_error] = co_await upstream_->async_handshake(asio::ssl::stream_base::client,
                                                                      asio::as_tuple(use_awaitable));
         if (handshake_error) {
@@ -158,9 +175,9 @@ class UpstreamExchange {
     }
 
     std::string request_head(bool keep_alive) const {
-        std::string head =
-            fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\n",
-                        websocket_ ? std::string_view("GET") : method_, path_, authority_);
+        std::string head = fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\n",
+                                       websocket_ ? std::string_view("GET") : method_,
+                                       target_.target(), target_.authority());
         bool has_length = false;
         for (const auto& h : link_->headers()) {
             if (h.name.empty() || h.name.front() == ':' || is_hop_by_hop(h.name) ||
@@ -371,6 +388,8 @@ class UpstreamExchange {
     UpstreamPool& pool_;
     std::shared_ptr<LinkStream> link_;
     std::string method_, path_, authority_, trace_, client_;
+    allowlist::NormalizedRequest target_;  // what the allow list checked, and where it goes
+    std::string pool_key_;
     bool websocket_ = false;
     std::unique_ptr<Stream> upstream_;
     bool reused_ = false;    // upstream_ came from the pool
@@ -383,20 +402,22 @@ class UpstreamExchange {
 
 }  // namespace
 
-std::unique_ptr<UpstreamStream> UpstreamPool::take() {
+std::unique_ptr<UpstreamStream> UpstreamPool::take(const std::string& key) {
     const auto now = std::chrono::steady_clock::now();
-    while (!idle_.empty()) {
-        Idle idle = std::move(idle_.back());
-        idle_.pop_back();
-        if (now - idle.since < kMaxIdleTime && !looks_closed(*idle.stream))
-            return std::move(idle.stream);
+    std::erase_if(idle_, [&](const Idle& idle) { return now - idle.since >= kMaxIdleTime; });
+    for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
+        if (it->key != key) continue;
+        auto stream = std::move(it->stream);
+        idle_.erase(std::next(it).base());
+        if (!looks_closed(*stream)) return stream;
+        return take(key);  // that one was closed meanwhile: try the next
     }
     return nullptr;
 }
 
-void UpstreamPool::put(std::unique_ptr<UpstreamStream> stream) {
+void UpstreamPool::put(std::string key, std::unique_ptr<UpstreamStream> stream) {
     if (idle_.size() >= kMaxIdle) idle_.erase(idle_.begin());  // the oldest goes
-    idle_.push_back({std::move(stream), std::chrono::steady_clock::now()});
+    idle_.push_back({std::move(key), std::move(stream), std::chrono::steady_clock::now()});
 }
 
 awaitable<void> forward_upstream(const UpstreamContext& context, UpstreamPool& pool,

@@ -1,8 +1,10 @@
 // The core's side of a stream: forward one request from the link to the web bridge.
 #pragma once
 
+#include "proxy/inside_resolver.hpp"
 #include "proxy/link_stream.hpp"
 #include "proxy/proxy.hpp"
+#include "proxy/shared_rules.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -19,6 +21,8 @@ struct UpstreamContext {
     const CoreConfig& config;
     Logger& log;
     std::shared_ptr<boost::asio::ssl::context> tls;
+    const SharedRules& rules;
+    const InsideResolver& resolver;
 };
 
 using UpstreamStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
@@ -28,12 +32,13 @@ using UpstreamStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 // connection the web bridge closed meanwhile can be retried on a new one without loss.
 class UpstreamPool {
   public:
-    // The most recently used connection that still looks open, or null.
-    std::unique_ptr<UpstreamStream> take();
-    void put(std::unique_ptr<UpstreamStream> stream);
+    // The most recently used connection to key ("host:port") that still looks open, or null.
+    std::unique_ptr<UpstreamStream> take(const std::string& key);
+    void put(std::string key, std::unique_ptr<UpstreamStream> stream);
 
   private:
     struct Idle {
+        std::string key;
         std::unique_ptr<UpstreamStream> stream;
         std::chrono::steady_clock::time_point since;
     };

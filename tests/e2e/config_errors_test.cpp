@@ -159,8 +159,7 @@ TEST_CASE("comments are allowed and relative paths resolve against the config fi
   "listen": {"https": "127.0.0.1:0", "http_redirect": "127.0.0.1:0", "link": "127.0.0.1:0"},
   "tls": {"certificate": "../pki/edge.pem", "private_key": "../pki/edge.key"},
   "link_tls": {"certificate": "../pki/link.pem", "private_key": "../pki/link.key",
-               "client_ca": "../pki/ca.pem"},
-  "join_hosts": ["localhost"]
+               "client_ca": "../pki/ca.pem"}
 }
 )");
     // Started from "/", where the relative paths mean nothing.

@@ -43,17 +43,26 @@ TEST_CASE("forwarded requests carry X-Forwarded-For, X-Forwarded-Proto and the o
     CHECK(headers.value("host", "") == app.target().host());
 }
 
-TEST_CASE("the join host is accepted with or without a port and in any letter case",
-          "[e2e][forwarding]") {
+TEST_CASE(
+    "the join host is accepted in any letter case and with a trailing dot, and the port "
+    "is part of it",
+    "[e2e][forwarding]") {
     Appliance app;
+    const std::string port = std::to_string(app.https_port());
     for (const std::string& host :
-         {std::string("localhost"), "localhost:" + std::to_string(app.https_port()),
-          std::string("LocalHost")}) {
+         {"localhost:" + port, "LocalHost:" + port, "localhost.:" + port}) {
         auto target = app.target();
         target.host_header = host;
         INFO("Host: " << host);
-        CHECK(https_get(target, "/health").status == 200);
+        const auto response = https_get(target, "/echo-headers");
+        CHECK(response.status == 200);
+        // What goes inside is the normalised name.
+        CHECK(json::parse(response.body).at("headers").value("host", "") == "localhost:" + port);
     }
+    // No port means 443, which is not the join URL's port here.
+    auto target = app.target();
+    target.host_header = "localhost";
+    CHECK(https_get(target, "/health").status == 403);
 }
 
 TEST_CASE("one keep-alive connection carries several requests and passes statuses through",

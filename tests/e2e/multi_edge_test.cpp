@@ -21,6 +21,9 @@ TEST_CASE("one core holds links to two edges, both serve, and losing one edge sp
     json core_config = app.core_config();
     const std::string second_address = "127.0.0.1:" + std::to_string(link2);
     core_config["edges"].push_back({{"address", second_address}, {"server_name", "localhost"}});
+    // Each edge is reached on a port of its own here, so each port is a join URL of its own.
+    core_config["join_url"] = {core_config["join_url"],
+                               "https://localhost:" + std::to_string(https2) + "/"};
     write_json(app.dir() / "core-two-edges.json", core_config);
     ChildProcess core("core", edgeway_binary(),
                       {"core", "--config", (app.dir() / "core-two-edges.json").string()},
@@ -28,6 +31,8 @@ TEST_CASE("one core holds links to two edges, both serve, and losing one edge sp
     core.require_log(Appliance::kCoreLinkUp, 15s, 2);
     app.edge().require_log(Appliance::kEdgeLinkUp, 15s);
     edge2.require_log(Appliance::kEdgeLinkUp, 15s);
+    app.edge().require_log(Appliance::kEdgeRulesApplied, 15s);
+    edge2.require_log(Appliance::kEdgeRulesApplied, 15s);
 
     TlsTarget first = app.target();
     TlsTarget second = app.target();

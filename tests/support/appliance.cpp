@@ -26,7 +26,6 @@ json default_edge_config(const tls::LabPki& pki) {
          {{"certificate", pki.link_cert().string()},
           {"private_key", pki.link_key().string()},
           {"client_ca", pki.ca_cert().string()}}},
-        {"join_hosts", {"localhost"}},
         {"limits",
          {{"max_header_bytes", 16384},
           {"max_body_bytes", 1073741824},
@@ -127,7 +126,10 @@ json Appliance::core_config() const {
     json config = {
         {"log_level", "info"},
         {"workers", 1},
-        {"join_url", "https://localhost/"},
+        // Split horizon, as on a real site: the join URL names the edge (its port here), and
+        // the core's lab resolver sends that name to the web bridge.
+        {"join_url", "https://localhost:" + std::to_string(https_port_) + "/"},
+        {"state_directory", (dir_ / "core-state").string()},
         {"edges", json::array({{{"address", link_address}, {"server_name", "localhost"}}})},
         {"links_per_edge", 1},
         {"link_tls",
@@ -158,6 +160,8 @@ void Appliance::start_core() {
         std::vector<std::string>{"core", "--config", config_file.string()},
         dir_ / ("core-" + std::to_string(core_generation_) + ".log"));
     wait_link_up(edge_before + 1, 1, options_.startup_timeout);
+    // Until its first allow list the edge refuses everything; later ones arrive the same way.
+    edge_->require_log(kEdgeRulesApplied, options_.startup_timeout);
 }
 
 int Appliance::stop_core() {

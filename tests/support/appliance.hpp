@@ -79,6 +79,7 @@ class Appliance {
 
     static constexpr const char* kEdgeLinkUp = R"(link up from 127\.0\.0\.1:\d+)";
     static constexpr const char* kCoreLinkUp = R"(link up to )";
+    static constexpr const char* kEdgeRulesApplied = R"(allow list version \d+ applied)";
 
   private:
     ApplianceOptions options_;

@@ -20,7 +20,7 @@ std::shared_ptr<ssl::context> make_context(const TlsTarget& target) {
 net::awaitable<void> async_connect(TlsStream& stream, const TlsTarget& target) {
     auto& socket = beast::get_lowest_layer(stream);
     socket.expires_after(target.timeout);
-    co_await socket.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), target.port),
+    co_await socket.async_connect(tcp::endpoint(net::ip::make_address(target.address), target.port),
                                   net::use_awaitable);
     tls::prepare_client(stream.native_handle(), target.server_name, !target.ca_file.empty());
     co_await stream.async_handshake(ssl::stream_base::client, net::use_awaitable);

@@ -28,7 +28,8 @@ using tcp = boost::asio::ip::tcp;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 struct TlsTarget {
-    std::uint16_t port = 0;                  // on 127.0.0.1
+    std::string address = "127.0.0.1";  // a loopback address
+    std::uint16_t port = 0;
     std::filesystem::path ca_file;           // the server must chain to it ("" = do not verify)
     std::string server_name = "localhost";   // SNI and the name the certificate must match
     std::string host_header;                 // "" = "<server_name>:<port>", as a browser sends it

@@ -24,7 +24,7 @@ const std::string kEdge = R"({
   "listen": {"https": "127.0.0.1:0", "http_redirect": "", "link": "127.0.0.1:0"},
   "tls": {"certificate": "edge.pem", "private_key": "edge.key"},
   "link_tls": {"certificate": "link.pem", "private_key": "link.key", "client_ca": "/abs/ca.pem"},
-  "join_hosts": ["join.example.com"]
+  "workers": 1
 })";
 
 const std::string kCore = R"({
@@ -53,18 +53,32 @@ TEST_CASE("edge config: defaults and paths relative to the file", "[unit][config
     CHECK(config.limits.max_header_bytes == 16 * 1024);
     CHECK(config.limits.header_timeout == std::chrono::milliseconds(10000));
     CHECK(config.link.dead_after < std::chrono::milliseconds(10000));
-    CHECK(config.join_hosts == std::vector<std::string>{"join.example.com"});
 }
 
-TEST_CASE("core config: join URL host and port, server name from the address", "[unit][config]") {
+TEST_CASE("core config: join URL, state directory, server name from the address",
+          "[unit][config]") {
     test::TempDir dir("config");
     const auto config = proxy::load_core_config(write(dir, "core.json", kCore));
-    CHECK(config.join_host == "join.example.com");
-    CHECK(config.join_port == 8443);
+    CHECK(config.join_urls == std::vector<std::string>{"https://Join.Example.com:8443/meeting"});
+    CHECK(config.state_directory == fs::path("/var/lib/edgeway/core"));
+    CHECK(config.hosts_file.empty());
+    CHECK(config.discovery_interval == std::chrono::milliseconds(30000));
     REQUIRE(config.edges.size() == 1);
     CHECK(config.edges[0].server_name == "edge1.example.com");
     CHECK(config.links_per_edge == config.workers);
     CHECK_FALSE(config.webbridge_insecure);
+
+    std::string several = kCore;
+    several.replace(several.find(R"("https://Join.Example.com:8443/meeting")"),
+                    std::string(R"("https://Join.Example.com:8443/meeting")").size(),
+                    R"(["https://a.example.com/", "https://b.example.com:8443/"],
+                       "state_directory": "state", "hosts_file": "lab-hosts",
+                       "discovery_interval_ms": 500)");
+    const auto multi = proxy::load_core_config(write(dir, "multi.json", several));
+    CHECK(multi.join_urls.size() == 2);
+    CHECK(multi.state_directory == dir.path() / "state");
+    CHECK(multi.hosts_file == dir.path() / "lab-hosts");
+    CHECK(multi.discovery_interval == std::chrono::milliseconds(500));
 }
 
 TEST_CASE("config errors name the file, the field and what was expected", "[unit][config]") {
@@ -78,8 +92,7 @@ TEST_CASE("config errors name the file, the field and what was expected", "[unit
         return error_of([&] { proxy::load_edge_config(file); });
     };
 
-    const std::string wrong_type =
-        edge_with(R"("join_hosts")", R"("workers": "two", "join_hosts")");
+    const std::string wrong_type = edge_with(R"("workers": 1)", R"("workers": "two")");
     CHECK_THAT(wrong_type, Catch::Contains("edge.json") && Catch::Contains("\"workers\"") &&
                                Catch::Contains("expected an integer"));
 
@@ -87,8 +100,9 @@ TEST_CASE("config errors name the file, the field and what was expected", "[unit
         edge_with(R"("listen": {)", R"("limits": {"max_header_bytes": -1}, "listen": {)");
     CHECK_THAT(nested, Catch::Contains("\"limits.max_header_bytes\""));
 
-    const std::string unknown = edge_with(R"("join_hosts")", R"("join_hostz": [], "join_hosts")");
-    CHECK_THAT(unknown, Catch::Contains("\"join_hostz\"") && Catch::Contains("unknown field"));
+    // join_hosts was a field before the allow list existed; it is refused like any unknown one.
+    const std::string unknown = edge_with(R"("workers": 1)", R"("join_hosts": [], "workers": 1)");
+    CHECK_THAT(unknown, Catch::Contains("\"join_hosts\"") && Catch::Contains("unknown field"));
 
     const std::string address = edge_with(R"("https": "127.0.0.1:0")", R"("https": "nowhere")");
     CHECK_THAT(address, Catch::Contains("\"listen.https\"") && Catch::Contains("host:port"));
@@ -114,7 +128,10 @@ TEST_CASE("core config errors: join URL and edges", "[unit][config]") {
     };
     CHECK_THAT(core_with("https://Join.Example.com:8443/meeting", "http://join.example.com/"),
                Catch::Contains("\"join_url\"") && Catch::Contains("https://"));
-    CHECK_THAT(core_with("8443", "99999"), Catch::Contains("valid port"));
+    CHECK_THAT(core_with("8443", "99999"),
+               Catch::Contains("\"join_url\"") && Catch::Contains("port"));
+    CHECK_THAT(core_with(R"("https://Join.Example.com:8443/meeting")", "[]"),
+               Catch::Contains("\"join_url\""));
     CHECK_THAT(core_with(R"([{"address": "edge1.example.com:7443"}])", "[]"),
                Catch::Contains("\"edges\""));
     CHECK_THAT(core_with(R"("edges")",

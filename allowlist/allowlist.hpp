@@ -1,0 +1,285 @@
+// Public interface of the allow-list library: the rule model, the request normaliser, the
+// compiled matcher, the generator of automatic rules and the SQLite rule store. The edge and the
+// core run the same normalise + match code, so what the edge lets through is exactly what the
+// core re-checks. Everything else in allowlist/ is private to it.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace edgeway::allowlist {
+
+enum class Protocol { https, wss };  // wss rules apply only to WebSocket upgrades
+enum class Match { prefix, exact };
+enum class Origin { automatic, operator_rule };  // "auto" | "operator" in JSON
+
+// The methods a rule can allow. Matching is case-sensitive: "get" is not GET.
+enum class Method : std::uint8_t { GET, POST, PUT, HEAD, DELETE, OPTIONS, PATCH };
+constexpr unsigned kMethodCount = 7;
+using MethodSet = std::uint8_t;  // bit (1 << Method)
+constexpr MethodSet method_bit(Method m) {
+    return static_cast<MethodSet>(1u << static_cast<unsigned>(m));
+}
+std::optional<Method> parse_method(std::string_view text);  // exact, case-sensitive
+std::string_view method_name(Method m);
+std::string format_methods(MethodSet methods);  // "GET,POST,PUT" in enum order
+
+std::string_view protocol_name(Protocol p);  // "https" | "wss"
+std::string_view match_name(Match m);        // "prefix" | "exact"
+std::string_view origin_name(Origin o);      // "auto" | "operator"
+
+struct Rule {
+    std::int64_t id = 0;  // the store's id for operator rules; 0 for automatic rules
+    std::string description;
+    Protocol protocol = Protocol::https;
+    std::string host;  // lowercase, no trailing dot; IPv6 literals in brackets "[::1]"
+    std::uint16_t port = 443;
+    Match match = Match::prefix;
+    std::string path = "/";  // normalised, starts with '/'
+    MethodSet methods = 0;   // never empty
+    Origin origin = Origin::operator_rule;
+
+    // One line for logs and the CLI:
+    // `#12 https localhost:443 prefix /api/ GET,POST (operator: "Reports API")`
+    // (no "#id " when id is 0: automatic rules, rules not stored yet).
+    std::string describe() const;
+    bool operator==(const Rule&) const = default;
+};
+
+// A rule or rule file that cannot be used. what() names the entry and the field:
+// `rule 3: field "methods": expected a non-empty list of GET, POST, PUT, HEAD, DELETE, OPTIONS,
+// PATCH`.
+class RuleError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// JSON form of one rule:
+// {"id": 12, "description": "...", "protocol": "https", "host": "join.example.com", "port": 443,
+//  "match": "prefix", "path": "/", "methods": ["GET","POST"], "origin": "operator"}
+// rule_from_json validates every field (unknown fields are errors), lowercases the host, strips
+// its trailing dot and normalises the path (a path that cannot be normalised safely is an
+// error). "id" and "origin" are optional on input (0 / operator); `where` prefixes messages
+// ("rule 3").
+Rule rule_from_json(const nlohmann::json& value, const std::string& where);
+nlohmann::json rule_to_json(const Rule& rule);
+
+// What the core pushes to every edge: the whole versioned rule set.
+struct RuleSet {
+    std::uint64_t version = 0;
+    std::vector<Rule> rules;  // automatic rules first, then operator rules
+};
+// {"version": 7, "rules": [...]}; throws RuleError naming the entry.
+RuleSet rule_set_from_json(const nlohmann::json& value);
+nlohmann::json rule_set_to_json(const RuleSet& set);
+
+// A rule file for import/export: {"rules": [...]} of operator rules (a bare array is accepted
+// too). The whole file is refused when one entry is invalid; the error names the entry
+// ("rule 3 (\"Reports API\")") and the field. Origins and ids in the file are ignored: imported
+// rules are operator rules, numbered by the store. Two entries that differ only in their
+// description are an error.
+std::vector<Rule> parse_rule_file(std::string_view text);
+std::string format_rule_file(const std::vector<Rule>& rules);  // pretty JSON, ids dropped
+
+// ---------------------------------------------------------------------------------------------
+// Normalising a request before matching.
+
+struct RequestHead {
+    std::string_view method;  // as received, case preserved
+    std::string_view target;  // request-target (HTTP/1.1) or :path (HTTP/2)
+    std::string_view host;    // Host header or :authority
+    bool websocket = false;   // an upgrade to WebSocket (HTTP/1.1 Upgrade or RFC 8441 CONNECT)
+    // The TLS server name the client sent; checked against the host when check_sni is set
+    // (the edge). An empty SNI is accepted only when the host is an IP literal.
+    std::string_view sni;
+    bool check_sni = false;
+};
+
+struct NormalizedRequest {
+    Protocol protocol = Protocol::https;  // wss for WebSocket upgrades
+    Method method = Method::GET;
+    std::string host;  // lowercase, no trailing dot, IPv6 in brackets
+    std::uint16_t port = 443;
+    std::string path;   // decoded unreserved characters, no dot segments, no "//"
+    std::string query;  // "" or "?..." exactly as received (validated, not rewritten)
+
+    std::string target() const { return path + query; }  // what is forwarded
+    std::string authority() const;                       // host, or host:port if not 443
+};
+
+// Why a request is refused: the HTTP status to answer and a reason for the log.
+struct Refusal {
+    unsigned status = 400;  // 400 unsafe/invalid, 405 unknown method, 421 SNI != Host
+    std::string reason;     // "encoded '/' in the path", "TLS server name 'a' does not match
+                            // Host 'b'"
+};
+
+// Normalisation (RFC 3986 6.2.2 plus what proxies must add):
+// - absolute-form targets (https://host[:port]/path) are reduced to origin-form; their authority
+//   must agree with the Host header; other schemes, asterisk-form and authority-form are refused;
+// - the host is lowercased, its trailing dot removed, port 443 made implicit;
+// - percent-encoded unreserved characters are decoded, other escapes have their hex uppercased;
+// - "." and ".." segments are resolved (climbing above the root is refused), "//" becomes "/";
+// - refused with 400: encoded '/' or '\' (%2F, %5C), a raw '\', NUL or other control bytes
+//   (raw or encoded), invalid escapes, escapes that decode to invalid UTF-8, dot segments that
+//   were percent-encoded (%2e%2e), "..;" style segments, raw non-ASCII bytes, a fragment;
+// - methods other than the seven of Method are refused with 405 (CONNECT, TRACE, "get", ...).
+using Normalized = std::variant<NormalizedRequest, Refusal>;
+Normalized normalize(const RequestHead& head);
+
+// Normalises a rule path (same rules as a request path, no query allowed). Throws RuleError.
+std::string normalize_rule_path(std::string_view path);
+// Lowercase, no trailing dot, valid DNS name or IP literal. Throws RuleError.
+std::string normalize_rule_host(std::string_view host);
+
+// ---------------------------------------------------------------------------------------------
+// Matching.
+
+struct Decision {
+    bool allowed = false;
+    const Rule* rule = nullptr;  // allowed: the rule that allowed it; refused: the closest rule
+                                 // (path matched but not the method), or null
+    std::string reason;          // refused: "no rule for wss localhost:443", "no rule matches
+                                 // path /admin on https localhost:443", "method DELETE is not
+                                 // allowed by #4 https ..." (Rule::describe of the closest rule)
+};
+
+// An immutable rule set compiled for lookups: rules are grouped by (protocol, host, port); exact
+// paths sit in a hash map and prefixes in a sorted table searched by binary search, so a lookup
+// costs O(log n) however many rules there are. A request is allowed when any rule of its
+// (protocol, host, port) matches its path and allows its method; a prefix rule matches when the
+// path starts with the rule's path (plain string prefix, as operators of this kind of appliance
+// expect: "/api" matches "/api2"; write "/api/" for a directory).
+class CompiledRules {
+  public:
+    explicit CompiledRules(RuleSet set);
+    ~CompiledRules();
+    CompiledRules(const CompiledRules&) = delete;
+    CompiledRules& operator=(const CompiledRules&) = delete;
+
+    Decision check(const NormalizedRequest& request) const;
+    std::uint64_t version() const { return set_.version; }
+    const RuleSet& rule_set() const { return set_; }
+
+  private:
+    struct Index;
+    RuleSet set_;
+    std::unique_ptr<Index> index_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Automatic rules.
+
+// A join URL (guest account client URI): https://host[:port][/...]. Throws RuleError.
+struct JoinUri {
+    std::string uri;   // as configured
+    std::string host;  // normalised
+    std::uint16_t port = 443;
+};
+JoinUri parse_join_uri(std::string_view uri);
+
+// What one resolution of a join URL found: the targets (name and address) or an error.
+struct ResolvedTarget {
+    std::string name;     // the name resolved (the join host, or a CNAME target if known)
+    std::string address;  // "10.48.36.5" or "10.48.36.5:9443" (a lab override with a port)
+    bool operator==(const ResolvedTarget&) const = default;
+};
+struct Resolution {
+    JoinUri uri;
+    std::vector<ResolvedTarget> targets;  // empty: the name does not exist (rules removed)
+    std::string error;                    // a transient failure: last good rules are kept
+};
+
+// The automatic rules for the join URLs that resolved to at least one target: for each,
+// `https host port prefix / GET,POST,PUT,HEAD,DELETE` and the same for wss, described
+// "Meeting Server web bridges". Duplicate hosts yield one pair.
+std::vector<Rule> automatic_rules(const std::vector<Resolution>& resolutions);
+
+// ---------------------------------------------------------------------------------------------
+// Storage (SQLite, WAL) on the core.
+
+// Who made a change, for the audit log: "cli:alice", "admin:bob from 192.0.2.7", "system".
+struct Actor {
+    std::string name;
+};
+
+struct AuditEntry {
+    std::int64_t id = 0;
+    std::string at;  // ISO-8601 UTC, "2026-11-25T10:41:03Z"
+    std::string who;
+    std::string action;  // "rule added", "rule removed", "rules imported", "automatic rules"
+    std::string detail;  // the rule(s) described
+};
+
+// The last resolution of one join URL, kept for the status page and the CLI.
+struct TargetStatus {
+    std::string uri;
+    std::vector<ResolvedTarget> targets;
+    std::string error;
+    std::string checked_at;  // ISO-8601 UTC
+};
+
+// The rule database's file name inside the core's state directory.
+constexpr const char* kRuleDatabaseFile = "allowlist.db";
+
+class StoreError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// The core's rule database: operator rules, the current automatic rules, the resolved targets,
+// a version counter bumped by every change of either rule list, and the audit log. Every change
+// is one transaction. Several processes may open the same file (the running core and the CLI):
+// changed_elsewhere() tells the core to reload. Not thread-safe: one owner thread per object.
+class RuleStore {
+  public:
+    // Opens (creating if needed, with parent directories mode 0700) the database file, sets
+    // WAL and a busy timeout, and creates or migrates the schema. Throws StoreError naming the
+    // file.
+    explicit RuleStore(const std::filesystem::path& file);
+    ~RuleStore();
+    RuleStore(const RuleStore&) = delete;
+    RuleStore& operator=(const RuleStore&) = delete;
+
+    // The whole set: automatic rules, then operator rules by id; with the current version.
+    RuleSet rule_set();
+    std::vector<Rule> operator_rules();
+    std::vector<Rule> automatic_rules();
+    std::uint64_t version();
+
+    // Adds an operator rule (id assigned; an identical existing rule is an error) and returns it.
+    Rule add(Rule rule, const Actor& actor);
+    // Removes the operator rule with this id; false (and nothing audited) when there is none.
+    bool remove(std::int64_t id, const Actor& actor);
+    // Replaces all operator rules (import). Atomic: all or nothing.
+    void replace_operator_rules(const std::vector<Rule>& rules, const Actor& actor);
+    // Replaces the automatic rules when they differ (audited as "system"); true when changed.
+    bool set_automatic_rules(const std::vector<Rule>& rules);
+
+    // Resolved targets per join URL (status), replaced as a whole.
+    void set_targets(const std::vector<TargetStatus>& targets);
+    std::vector<TargetStatus> targets();
+
+    std::vector<AuditEntry> audit(std::size_t limit = 100);  // newest first
+
+    // True when another connection committed a change since the last call (PRAGMA data_version).
+    bool changed_elsewhere();
+
+    const std::filesystem::path& file() const { return file_; }
+
+  private:
+    struct Db;
+    std::filesystem::path file_;
+    std::unique_ptr<Db> db_;
+};
+
+}  // namespace edgeway::allowlist

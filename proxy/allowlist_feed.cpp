@@ -1,0 +1,106 @@
+#include "proxy/allowlist_feed.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <nlohmann/json.hpp>
+
+namespace edgeway::proxy {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+
+namespace {
+
+// A rule set larger than this is not a rule set: the feed is dropped rather than buffered.
+constexpr std::size_t kMaxRuleSetBytes = 64 * 1024 * 1024;
+
+// Parses and compiles one line of the feed; applies it when its version is new. Returns false
+// (and logs why) when the line is not a valid rule set.
+bool apply_line(std::string_view line, SharedRules& rules, Logger& log, const std::string& peer) {
+    std::shared_ptr<PublishedRules> next;
+    try {
+        auto set = allowlist::rule_set_from_json(nlohmann::json::parse(line));
+        next = std::make_shared<PublishedRules>();
+        next->rules = std::make_shared<allowlist::CompiledRules>(std::move(set));
+    } catch (const std::exception& e) {
+        log.error("allow list from {} refused: {}", peer, e.what());
+        return false;
+    }
+    const auto current = rules.load();
+    if (current && current->version() == next->version()) return true;
+    const auto& set = next->rules->rule_set();
+    std::size_t automatic = 0;
+    for (const auto& rule : set.rules) automatic += rule.origin == allowlist::Origin::automatic;
+    log.info("allow list version {} applied ({} automatic and {} editable rules) from {}",
+             set.version, automatic, set.rules.size() - automatic, peer);
+    rules.store(std::move(next));
+    return true;
+}
+
+}  // namespace
+
+awaitable<void> Broadcast::wait() {
+    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+bool is_allowlist_feed(const LinkStream& stream) {
+    return find_header(stream.headers(), kControlHeader) == kAllowlistFeed;
+}
+
+awaitable<void> serve_allowlist_feed(std::shared_ptr<LinkStream> stream, const SharedRules& rules,
+                                     Broadcast& changed) {
+    if (stream->respond({{":status", "200"}, {"content-type", "application/x-ndjson"}}, false))
+        co_return;
+    std::uint64_t sent = 0;
+    bool any = false;
+    for (;;) {
+        const auto current = rules.load();
+        if (current && (!any || current->version() != sent)) {
+            if (co_await stream->write(current->wire)) co_return;
+            sent = current->version();
+            any = true;
+        }
+        co_await changed.wait();
+    }
+}
+
+awaitable<void> receive_allowlist_feed(std::shared_ptr<LinkSession> link, SharedRules& rules,
+                                       Logger& log) {
+    const Headers request = {{":method", "GET"},
+                             {":scheme", "https"},
+                             {":authority", "edgeway.internal"},
+                             {":path", "/allowlist"},
+                             {std::string(kControlHeader), std::string(kAllowlistFeed)}};
+    auto stream = link->open_stream(request, true);
+    if (!stream) co_return;
+    if (co_await stream->wait_headers()) co_return;
+    if (find_header(stream->headers(), ":status") != "200") {
+        log.error("the core on {} refused the allow-list feed (status {})", link->peer(),
+                  find_header(stream->headers(), ":status"));
+        co_return;
+    }
+    std::string pending, data;
+    while (!co_await stream->read(data)) {
+        pending += data;
+        std::size_t start = 0;
+        for (auto end = pending.find('\n'); end != std::string::npos;
+             end = pending.find('\n', start)) {
+            if (!apply_line(std::string_view(pending).substr(start, end - start), rules, log,
+                            link->peer())) {
+                stream->reset(true);
+                co_return;
+            }
+            start = end + 1;
+        }
+        pending.erase(0, start);
+        if (pending.size() > kMaxRuleSetBytes) {
+            log.error("allow list from {} refused: larger than {} bytes", link->peer(),
+                      kMaxRuleSetBytes);
+            stream->reset(true);
+            co_return;
+        }
+    }
+}
+
+}  // namespace edgeway::proxy

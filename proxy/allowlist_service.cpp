@@ -1,0 +1,174 @@
+#include "proxy/allowlist_service.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <nlohmann/json.hpp>
+
+namespace edgeway::proxy {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+
+namespace {
+
+// How often the database is asked whether another process changed it: well inside the one
+// second in which an operator's change must reach every edge.
+constexpr std::chrono::milliseconds kPollInterval{200};
+
+std::string now_iso() {
+    const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return text;
+}
+
+std::string describe_targets(const std::vector<allowlist::ResolvedTarget>& targets) {
+    std::string text;
+    for (const auto& target : targets) {
+        if (!text.empty()) text += ", ";
+        text += target.name + " " + target.address;
+    }
+    return text;
+}
+
+}  // namespace
+
+AllowlistService::AllowlistService(const CoreConfig& config, Logger& log)
+    : config_(config), log_(log), resolver_(config) {
+    for (const auto& uri : config.join_urls) join_uris_.push_back(allowlist::parse_join_uri(uri));
+}
+
+AllowlistService::~AllowlistService() {
+    stop();
+}
+
+void AllowlistService::start() {
+    const auto file = config_.state_directory / allowlist::kRuleDatabaseFile;
+    try {
+        store_ = std::make_unique<allowlist::RuleStore>(file);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(std::string("cannot open the allow list: ") + e.what());
+    }
+    // What the database holds is served at once: after a restart the edges get the last known
+    // rules (automatic ones included) before the first DNS answer.
+    publish();
+    auto on_error = [this](std::exception_ptr error) {
+        if (!error) return;
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+            log_.error("allow list service stopped: {}", e.what());
+        }
+    };
+    asio::co_spawn(io_, discovery_loop(), on_error);
+    asio::co_spawn(io_, poll_loop(), on_error);
+    thread_ = std::thread([this] { io_.run(); });
+}
+
+void AllowlistService::stop() {
+    if (!thread_.joinable()) return;
+    io_.stop();
+    thread_.join();
+}
+
+void AllowlistService::publish() {
+    allowlist::RuleSet set = store_->rule_set();
+    const auto current = published_.load();
+    if (current && current->version() == set.version) return;
+    auto next = std::make_shared<PublishedRules>();
+    next->wire = allowlist::rule_set_to_json(set).dump() + "\n";
+    std::size_t automatic = 0;
+    for (const auto& rule : set.rules) automatic += rule.origin == allowlist::Origin::automatic;
+    const std::size_t total = set.rules.size();
+    const std::uint64_t version = set.version;
+    next->rules = std::make_shared<allowlist::CompiledRules>(std::move(set));
+    published_.store(std::move(next));
+    log_.info("allow list version {}: {} automatic and {} editable rules", version, automatic,
+              total - automatic);
+    for (const auto& listener : listeners_) listener();
+}
+
+awaitable<void> AllowlistService::poll_loop() {
+    asio::steady_timer timer(io_);
+    for (;;) {
+        timer.expires_after(kPollInterval);
+        co_await timer.async_wait(use_awaitable);
+        try {
+            if (store_->changed_elsewhere()) publish();
+        } catch (const std::exception& e) {
+            log_.warn("reading the allow list failed: {}", e.what());
+        }
+    }
+}
+
+awaitable<void> AllowlistService::discovery_loop() {
+    asio::steady_timer timer(io_);
+    for (;;) {
+        co_await discover_once();
+        timer.expires_after(config_.discovery_interval);
+        co_await timer.async_wait(use_awaitable);
+    }
+}
+
+void AllowlistService::log_resolution(const allowlist::Resolution& now) {
+    auto it = last_.find(now.uri.uri);
+    const bool first = it == last_.end();
+    if (!first && it->second.targets == now.targets && it->second.error == now.error) return;
+    if (!now.error.empty())
+        log_.warn(
+            "guest account client URI {}: resolution failed ({}); keeping its last good "
+            "rules",
+            now.uri.uri, now.error);
+    else if (now.targets.empty())
+        log_.warn(
+            "guest account client URI {}: {} does not resolve; its automatic rules are "
+            "removed",
+            now.uri.uri, now.uri.host);
+    else
+        log_.info("guest account client URI {} resolved to the following targets: {}", now.uri.uri,
+                  describe_targets(now.targets));
+    last_[now.uri.uri] = now;
+}
+
+awaitable<void> AllowlistService::discover_once() {
+    std::vector<allowlist::Resolution> effective;
+    std::vector<allowlist::TargetStatus> statuses;
+    bool changed = false;
+    for (const auto& uri : join_uris_) {
+        allowlist::Resolution now = co_await resolver_.resolve(uri);
+        auto previous = last_.find(uri.uri);
+        changed = changed || previous == last_.end() || previous->second.targets != now.targets ||
+                  previous->second.error != now.error;
+        log_resolution(now);
+        if (now.error.empty()) last_good_[uri.uri] = now;
+        statuses.push_back({uri.uri, now.targets, now.error, now_iso()});
+        if (auto good = last_good_.find(uri.uri); good != last_good_.end())
+            effective.push_back(good->second);
+    }
+    try {
+        if (changed) store_->set_targets(statuses);
+        // Before the first good answer of a URI (say DNS is down at start-up), its rules from
+        // the database stay as they are.
+        std::vector<allowlist::Rule> rules = allowlist::automatic_rules(effective);
+        bool all_known = effective.size() == join_uris_.size();
+        if (!all_known)
+            for (const auto& rule : store_->automatic_rules()) {
+                bool known = false;
+                for (const auto& r : effective) known = known || r.uri.host == rule.host;
+                if (!known && std::find(rules.begin(), rules.end(), rule) == rules.end())
+                    rules.push_back(rule);
+            }
+        if (store_->set_automatic_rules(rules)) publish();
+    } catch (const std::exception& e) {
+        log_.warn("updating the automatic rules failed: {}", e.what());
+    }
+}
+
+}  // namespace edgeway::proxy

@@ -1,0 +1,57 @@
+// The core's side of the allow list: it owns the rule database, resolves the join URLs into
+// automatic rules, notices changes made by other processes (the CLI, later the admin API), and
+// publishes each new version to the request path and to the feeds that push it to the edges.
+// It runs on a thread of its own, so a slow database or DNS never holds up traffic.
+#pragma once
+
+#include "allowlist/allowlist.hpp"
+#include "proxy/inside_resolver.hpp"
+#include "proxy/shared_rules.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace edgeway::proxy {
+
+class AllowlistService {
+  public:
+    AllowlistService(const CoreConfig& config, Logger& log);
+    ~AllowlistService();
+
+    // Called (on the service thread) after every new version is published.
+    void on_publish(std::function<void()> listener) { listeners_.push_back(std::move(listener)); }
+
+    // Opens the database (throws std::runtime_error naming it), publishes what it holds, and
+    // starts discovery and change polling on the service thread.
+    void start();
+    void stop();
+
+    const SharedRules& rules() const { return published_; }
+    const InsideResolver& resolver() const { return resolver_; }
+
+  private:
+    boost::asio::awaitable<void> discovery_loop();
+    boost::asio::awaitable<void> poll_loop();
+    boost::asio::awaitable<void> discover_once();
+    void publish();
+    void log_resolution(const allowlist::Resolution& now);
+
+    const CoreConfig& config_;
+    Logger& log_;
+    std::vector<allowlist::JoinUri> join_uris_;
+    InsideResolver resolver_;
+    std::unique_ptr<allowlist::RuleStore> store_;  // used on the service thread only
+    SharedRules published_;
+    std::vector<std::function<void()>> listeners_;
+    std::map<std::string, allowlist::Resolution> last_;       // per URI: the last answer
+    std::map<std::string, allowlist::Resolution> last_good_;  // per URI: the last non-error one
+    boost::asio::io_context io_{1};
+    std::thread thread_;
+};
+
+}  // namespace edgeway::proxy

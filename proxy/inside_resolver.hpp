@@ -1,0 +1,55 @@
+// How the core finds the web bridge: the inside DNS, or in a lab a hosts table (the `resolve`
+// entries of the configuration plus a hosts file re-read on every discovery round). The join
+// URL's name resolves differently inside and outside, so the core must never take the edge's
+// view of it.
+#pragma once
+
+#include "allowlist/allowlist.hpp"
+#include "proxy/proxy.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace edgeway::proxy {
+
+// name -> addresses ("10.0.0.5" or "127.0.0.1:9443": a lab entry may carry its own port).
+using HostTable = std::map<std::string, std::vector<std::string>>;
+
+// Parses a lab hosts file: "address[:port] name [name...]" per line, '#' starts a comment.
+// Throws std::runtime_error naming the line when a line is malformed.
+HostTable parse_hosts_file(const std::string& text, const std::string& file_name);
+
+class InsideResolver {
+  public:
+    explicit InsideResolver(const CoreConfig& config);
+
+    bool lab() const { return lab_; }
+
+    // Discovery: the targets of one join URL. A name that does not exist gives no targets; a
+    // failure to ask (DNS timeout, unreadable hosts file) gives an error instead. Called on one
+    // thread only; in a lab it re-reads the hosts file and refreshes the table that address()
+    // reads.
+    boost::asio::awaitable<allowlist::Resolution> resolve(const allowlist::JoinUri& uri);
+
+    // Upstream connections (any thread): where to connect for host:port. Without a lab this is
+    // host:port itself (the system resolver is asked when connecting); in a lab the table's
+    // entry (its port, if it has one, replaces the request's), or false when the name is not in
+    // the table.
+    bool address(const std::string& host, std::uint16_t port, std::string& connect_host,
+                 std::string& connect_port) const;
+
+  private:
+    // Re-reads the hosts file (if any) into a new table; throws with the reason on failure.
+    void reload_table();
+
+    const CoreConfig& config_;
+    bool lab_;
+    std::atomic<std::shared_ptr<const HostTable>> table_;
+};
+
+}  // namespace edgeway::proxy
