@@ -65,21 +65,21 @@ awaitable<void> serve_allowlist_feed(std::shared_ptr<LinkStream> stream, const S
     }
 }
 
-awaitable<void> receive_allowlist_feed(std::shared_ptr<LinkSession> link, SharedRules& rules,
-                                       Logger& log) {
+namespace {
+
+// Reads the feed until it ends; returns why it ended.
+awaitable<std::string> read_feed(LinkSession& link, SharedRules& rules, Logger& log) {
     const Headers request = {{":method", "GET"},
                              {":scheme", "https"},
                              {":authority", "edgeway.internal"},
                              {":path", "/allowlist"},
                              {std::string(kControlHeader), std::string(kAllowlistFeed)}};
-    auto stream = link->open_stream(request, true);
-    if (!stream) co_return;
-    if (co_await stream->wait_headers()) co_return;
-    if (find_header(stream->headers(), ":status") != "200") {
-        log.error("the core on {} refused the allow-list feed (status {})", link->peer(),
-                  find_header(stream->headers(), ":status"));
-        co_return;
-    }
+    auto stream = link.open_stream(request, true);
+    if (!stream) co_return "the link took no new stream";
+    if (co_await stream->wait_headers()) co_return "the link failed";
+    if (find_header(stream->headers(), ":status") != "200")
+        co_return fmt::format("the core refused it (status {})",
+                              find_header(stream->headers(), ":status"));
     std::string pending, data;
     while (!co_await stream->read(data)) {
         pending += data;
@@ -87,19 +87,31 @@ awaitable<void> receive_allowlist_feed(std::shared_ptr<LinkSession> link, Shared
         for (auto end = pending.find('\n'); end != std::string::npos;
              end = pending.find('\n', start)) {
             if (!apply_line(std::string_view(pending).substr(start, end - start), rules, log,
-                            link->peer())) {
+                            link.peer())) {
                 stream->reset(true);
-                co_return;
+                co_return "it carried an invalid rule set";
             }
             start = end + 1;
         }
         pending.erase(0, start);
         if (pending.size() > kMaxRuleSetBytes) {
-            log.error("allow list from {} refused: larger than {} bytes", link->peer(),
-                      kMaxRuleSetBytes);
             stream->reset(true);
-            co_return;
+            co_return fmt::format("it carried a rule set larger than {} bytes", kMaxRuleSetBytes);
         }
+    }
+    co_return "the core ended it";
+}
+
+}  // namespace
+
+awaitable<void> receive_allowlist_feed(std::shared_ptr<LinkSession> link, SharedRules& rules,
+                                       Logger& log) {
+    const std::string reason = co_await read_feed(*link, rules, log);
+    // A link without its feed would go on serving with rules that no longer change: close it, so
+    // that the core dials again and a new feed starts.
+    if (link->ready()) {
+        log.error("allow-list feed from {} ended: {}; closing the link", link->peer(), reason);
+        link->close("the allow-list feed ended");
     }
 }
 
