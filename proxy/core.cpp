@@ -18,6 +18,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
 #include <random>
 #include <thread>
@@ -72,15 +73,17 @@ struct Core::Impl {
             reason = "cannot resolve: " + resolve_error.message();
             co_return std::nullopt;
         }
-        TlsSocket tls(boost::beast::tcp_stream(executor), *link_tls);
-        tls.next_layer().expires_after(kDialTimeout);
+        boost::beast::tcp_stream connection(executor);
+        connection.expires_after(kDialTimeout);
         auto [connect_error, endpoint] =
-            co_await tls.next_layer().async_connect(endpoints, asio::as_tuple(use_awaitable));
+            co_await connection.async_connect(endpoints, asio::as_tuple(use_awaitable));
         if (connect_error) {
             reason = "cannot connect: " + connect_error.message();
             co_return std::nullopt;
         }
-        tls.next_layer().socket().set_option(tcp::no_delay(true));
+        connection.socket().set_option(tcp::no_delay(true));
+        TlsSocket tls(connection.release_socket(), *link_tls);
+        tls.expires_after(kDialTimeout);
         tls::prepare_client(tls.native_handle(), edge.server_name, true);
         auto [handshake_error] = co_await tls.async_handshake(asio::ssl::stream_base::client,
                                                               asio::as_tuple(use_awaitable));

@@ -4,7 +4,9 @@
 // extended CONNECT stream and then a plain byte pipe in both directions.
 #include "proxy/edge_worker.hpp"
 #include "proxy/http_util.hpp"
+#include "proxy/relay_buffer.hpp"
 
+#include "tls/stream.hpp"
 #include "tls/tls.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -12,10 +14,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <algorithm>
+#include <array>
 
 namespace edgeway::proxy {
 namespace {
@@ -25,10 +27,12 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::awaitable;
 using asio::use_awaitable;
-using Stream = beast::ssl_stream<beast::tcp_stream>;
+using Stream = tls::Stream;
 using namespace asio::experimental::awaitable_operators;
 
 constexpr std::size_t kChunkSize = 64 * 1024;
+// A relay buffer bigger than this is dropped when the connection goes quiet.
+constexpr std::size_t kIdleKeep = 4096;
 
 // What the access log says about one request.
 struct Exchange {
@@ -54,13 +58,13 @@ class DownstreamSession {
         boost::system::error_code ec;
         const auto peer = socket.remote_endpoint(ec);
         client_ = ec ? "unknown" : fmt::format("{}:{}", peer.address().to_string(), peer.port());
-        stream_.emplace(beast::tcp_stream(std::move(socket)), *context_.https_tls);
+        stream_.emplace(std::move(socket), *context_.https_tls);
     }
 
     awaitable<void> run() {
         // Room for whole TLS records, so bodies are read in large pieces rather than ~1 KiB ones.
         buffer_.reserve(kChunkSize);
-        stream_->next_layer().expires_after(limits_.handshake_timeout);
+        stream_->expires_after(limits_.handshake_timeout);
         auto [ec] = co_await stream_->async_handshake(asio::ssl::stream_base::server,
                                                       asio::as_tuple(use_awaitable));
         if (ec) {
@@ -73,7 +77,7 @@ class DownstreamSession {
             if (!first && !co_await wait_next_request()) break;
             keep_alive = co_await serve_one();
         }
-        stream_->next_layer().expires_after(std::chrono::seconds(2));
+        stream_->expires_after(std::chrono::seconds(2));
         co_await stream_->async_shutdown(asio::as_tuple(use_awaitable));
     }
 
@@ -82,7 +86,7 @@ class DownstreamSession {
     // starts with the first byte of the next request, so a slow sender cannot stretch it.
     awaitable<bool> wait_next_request() {
         if (buffer_.size() > 0) co_return true;
-        stream_->next_layer().expires_after(limits_.keepalive_timeout);
+        stream_->expires_after(limits_.keepalive_timeout);
         auto [ec, n] =
             co_await stream_->async_read_some(buffer_.prepare(4096), asio::as_tuple(use_awaitable));
         if (ec) co_return false;
@@ -94,7 +98,7 @@ class DownstreamSession {
         http::request_parser<http::empty_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
         parser.body_limit(limits_.max_body_bytes);
-        stream_->next_layer().expires_after(limits_.header_timeout);
+        stream_->expires_after(limits_.header_timeout);
         auto [ec, n] = co_await http::async_read_header(*stream_, buffer_, parser,
                                                         asio::as_tuple(use_awaitable));
         Exchange exchange;
@@ -191,7 +195,7 @@ class DownstreamSession {
             beast::iequals(request[http::field::expect], "100-continue")) {
             // Answered here, so the client does not wait for the web bridge to ask for the body.
             static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-            stream_->next_layer().expires_after(limits_.io_timeout);
+            stream_->expires_after(limits_.io_timeout);
             co_await asio::async_write(*stream_, asio::buffer(cont), asio::as_tuple(use_awaitable));
         }
 
@@ -273,7 +277,7 @@ class DownstreamSession {
         while (!parser.is_done()) {
             parser.get().body().data = chunk.data();
             parser.get().body().size = chunk.size();
-            stream_->next_layer().expires_after(limits_.io_timeout);
+            stream_->expires_after(limits_.io_timeout);
             // read_some, not read: a body arriving in small pieces is passed on as it comes.
             auto [ec, n] = co_await http::async_read_some(*stream_, buffer_, parser,
                                                           asio::as_tuple(use_awaitable));
@@ -340,15 +344,16 @@ class DownstreamSession {
                                   ec.message());
                 exchange.keep_alive = false;
                 exchange.status = exchange.status ? exchange.status : 502;
-                stream_->next_layer().close();
+                stream_->close();
                 co_return;
             }
             exchange.bytes_out += data.size();
             if (no_body) continue;
             if (chunked) {
-                if (!co_await send(fmt::format("{:x}\r\n", data.size())) || !co_await send(data) ||
-                    !co_await send("\r\n"))
-                    co_return;
+                const std::string size = fmt::format("{:x}\r\n", data.size());
+                const std::array<asio::const_buffer, 3> parts{
+                    asio::buffer(size), asio::buffer(data), asio::buffer("\r\n", 2)};
+                if (!co_await send_buffers(parts)) co_return;
             } else if (!co_await send(data)) {
                 co_return;
             }
@@ -385,7 +390,7 @@ class DownstreamSession {
         exchange.status = 101;
         exchange.response_started = true;
         if (!co_await send(head)) co_return;
-        stream_->next_layer().expires_never();
+        stream_->expires_never();
         co_await (websocket_up(stream, exchange) || websocket_down(stream, exchange));
         stream.reset();
     }
@@ -394,17 +399,18 @@ class DownstreamSession {
         // Bytes the client sent right behind its upgrade request are already buffered.
         if (buffer_.size() > 0) {
             const std::string early = beast::buffers_to_string(buffer_.data());
-            buffer_.consume(buffer_.size());
             exchange.bytes_in += early.size();
             if (co_await stream.write(early)) co_return;
         }
-        std::vector<char> chunk(kChunkSize);
+        // From here on the connection is a byte pipe: the request buffer is not needed again.
+        buffer_ = beast::flat_buffer();
+        RelayBuffer chunk;
         for (;;) {
-            auto [ec, n] = co_await stream_->async_read_some(asio::buffer(chunk),
-                                                             asio::as_tuple(use_awaitable));
+            auto [ec, n] = co_await relay_read(*stream_, chunk);
             if (ec) break;
             exchange.bytes_in += n;
-            if (co_await stream.write({chunk.data(), n})) co_return;
+            if (co_await stream.write(chunk.view(n))) co_return;
+            chunk.release_if_quiet(n);
         }
         stream.finish();
         co_await park();
@@ -415,13 +421,19 @@ class DownstreamSession {
         while (!co_await stream.read(data)) {
             exchange.bytes_out += data.size();
             if (!co_await send(data)) co_return;
+            // An idle WebSocket keeps no copy of its last message.
+            if (data.capacity() > kIdleKeep) std::string().swap(data);
         }
     }
 
     awaitable<bool> send(std::string_view bytes) {
-        stream_->next_layer().expires_after(limits_.io_timeout);
-        auto [ec, n] = co_await asio::async_write(*stream_, asio::buffer(bytes),
-                                                  asio::as_tuple(use_awaitable));
+        co_return co_await send_buffers(asio::buffer(bytes));
+    }
+
+    template <class Buffers>
+    awaitable<bool> send_buffers(const Buffers& buffers) {
+        stream_->expires_after(limits_.io_timeout);
+        auto [ec, n] = co_await asio::async_write(*stream_, buffers, asio::as_tuple(use_awaitable));
         co_return !ec;
     }
 

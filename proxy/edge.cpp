@@ -77,8 +77,8 @@ struct Edge::Impl {
         boost::system::error_code ec;
         const auto remote = socket.remote_endpoint(ec);
         const std::string peer = ec ? "unknown" : to_string(remote);
-        TlsSocket tls(boost::beast::tcp_stream(std::move(socket)), *link_tls);
-        tls.next_layer().expires_after(config.limits.handshake_timeout);
+        TlsSocket tls(std::move(socket), *link_tls);
+        tls.expires_after(config.limits.handshake_timeout);
         auto [handshake_error] = co_await tls.async_handshake(asio::ssl::stream_base::server,
                                                               asio::as_tuple(use_awaitable));
         if (handshake_error) {

@@ -177,7 +177,8 @@ LinkSession::~LinkSession() {
 
 awaitable<std::string> LinkSession::run() {
     auto keep_alive = shared_from_this();
-    socket_.next_layer().expires_never();
+    socket_.expires_never();
+    socket_.keep_buffers();
     last_received_ = Clock::now();
     std::vector<nghttp2_settings_entry> settings{
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, settings_.max_concurrent_streams},
@@ -196,7 +197,7 @@ awaitable<std::string> LinkSession::run() {
         fail(e.what());
     }
     fail("closed");
-    socket_.next_layer().close();
+    socket_.close();
     auto streams = std::move(streams_);
     for (auto& [id, stream] : streams) stream->on_link_down();
     log_.info("link down {} {}: reason: {}", role_ == Role::edge ? "from" : "to", peer_,
@@ -251,7 +252,7 @@ void LinkSession::fail(const std::string& reason) {
     if (close_reason_.empty()) close_reason_ = reason;
     closing_ = true;
     // Ends the pending read; the other loops are cancelled when it returns.
-    socket_.next_layer().cancel();
+    socket_.cancel();
     write_wanted_.notify();
 }
 

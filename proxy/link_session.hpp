@@ -8,10 +8,10 @@
 #include "proxy/proxy.hpp"
 #include "proxy/signal.hpp"
 
+#include "tls/stream.hpp"
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
 #include <functional>
@@ -23,9 +23,8 @@ struct nghttp2_session;
 
 namespace edgeway::proxy {
 
-// beast's tcp_stream gives the TLS handshake a deadline; afterwards the link's own keepalive
-// watches the connection.
-using TlsSocket = boost::asio::ssl::stream<boost::beast::tcp_stream>;
+// The TLS handshake has a deadline; afterwards the link's own keepalive watches the connection.
+using TlsSocket = tls::Stream;
 
 class LinkSession : public std::enable_shared_from_this<LinkSession> {
   public:

@@ -15,6 +15,8 @@ namespace {
 // default stream window keeps the pipe full without holding much per stream.
 constexpr std::size_t kHighWater = 256 * 1024;
 constexpr std::size_t kLowWater = 64 * 1024;
+// Buffer capacity kept by a stream whose queue has emptied.
+constexpr std::size_t kKeepWhenEmpty = 4096;
 
 }  // namespace
 
@@ -172,7 +174,11 @@ long LinkStream::provide(std::uint8_t* buf, std::size_t length, std::uint32_t* f
     out_pos_ += n;
     bytes_sent_ += n;
     if (out_pos_ == out_.size()) {
-        out_.clear();
+        // All sent: a long-lived stream (a WebSocket) going quiet keeps no large buffer.
+        if (out_.capacity() > kKeepWhenEmpty)
+            std::string().swap(out_);
+        else
+            out_.clear();
         out_pos_ = 0;
         if (finishing_) *flags |= NGHTTP2_DATA_FLAG_EOF;
     }

@@ -3,6 +3,7 @@
 #include "proxy/upstream.hpp"
 
 #include "proxy/http_util.hpp"
+#include "proxy/relay_buffer.hpp"
 #include "tls/tls.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -12,8 +13,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
 #include <sys/socket.h>
 #include <cerrno>
@@ -31,6 +32,8 @@ using Stream = UpstreamStream;
 using namespace asio::experimental::awaitable_operators;
 
 constexpr std::size_t kChunkSize = 64 * 1024;
+// A relay buffer bigger than this is dropped when the connection goes quiet.
+constexpr std::size_t kIdleKeep = 4096;
 constexpr std::uint32_t kMaxResponseHead = 64 * 1024;
 // Idle connections kept per worker, and for how long: well under common server keep-alive
 // timeouts, so that the web bridge rarely closes one just as it is reused.
@@ -40,8 +43,7 @@ constexpr std::chrono::seconds kMaxIdleTime{15};
 // True when the peer has closed (or sent something unasked on) an idle connection.
 bool looks_closed(UpstreamStream& stream) {
     char byte;
-    const auto n =
-        ::recv(stream.next_layer().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    const auto n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
@@ -96,7 +98,7 @@ class UpstreamExchange {
                 co_return;
             }
             std::string head = request_head(poolable);
-            upstream_->next_layer().expires_after(config_.upstream_response_timeout);
+            upstream_->expires_after(config_.upstream_response_timeout);
             auto [ec, n] = co_await asio::async_write(*upstream_, asio::buffer(head),
                                                       asio::as_tuple(use_awaitable));
             if (ec && reused_) continue;
@@ -119,7 +121,7 @@ class UpstreamExchange {
             pool_.put(pool_key_, std::move(upstream_));
         } else {
             boost::system::error_code ignored;
-            upstream_->next_layer().socket().close(ignored);
+            upstream_->socket().close(ignored);
         }
     }
 
@@ -151,17 +153,19 @@ class UpstreamExchange {
                                  resolve_error.message());
             co_return false;
         }
-        upstream_ = std::make_unique<Stream>(executor, *context_.tls);
-        upstream_->next_layer().expires_after(config_.upstream_connect_timeout);
-        auto [connect_error, endpoint] = co_await upstream_->next_layer().async_connect(
-            endpoints, asio::as_tuple(use_awaitable));
+        beast::tcp_stream connection(executor);
+        connection.expires_after(config_.upstream_connect_timeout);
+        auto [connect_error, endpoint] =
+            co_await connection.async_connect(endpoints, asio::as_tuple(use_awaitable));
         if (connect_error) {
             reason = fmt::format(
                 "cannot connect to web bridge {}:{}: {}", host, port,
                 connect_error == beast::error::timeout ? "timed out" : connect_error.message());
             co_return false;
         }
-        upstream_->next_layer().socket().set_option(tcp::no_delay(true));
+        connection.socket().set_option(tcp::no_delay(true));
+        upstream_ = std::make_unique<Stream>(connection.release_socket(), *context_.tls);
+        upstream_->expires_after(config_.upstream_connect_timeout);
         const std::string name = host_without_brackets(target_.host);
         tls::prepare_client(upstream_->native_handle(), name, !config_.webbridge_insecure);
         auto [handshake_error] = co_await upstream_->async_handshake(asio::ssl::stream_base::client,
@@ -217,11 +221,11 @@ class UpstreamExchange {
             if (ec == asio::error::eof) break;
             if (ec) {
                 // The edge gave up on the request: stop talking to the web bridge too.
-                upstream_->next_layer().close();
+                upstream_->close();
                 co_return;
             }
             bytes_in_ += data.size();
-            upstream_->next_layer().expires_after(config_.upstream_response_timeout);
+            upstream_->expires_after(config_.upstream_response_timeout);
             if (chunked) {
                 const std::string size = fmt::format("{:x}\r\n", data.size());
                 const std::array<asio::const_buffer, 3> parts{
@@ -235,12 +239,14 @@ class UpstreamExchange {
                        e) {
                 co_return;
             }
+            // An idle WebSocket keeps no copy of its last message.
+            if (data.capacity() > kIdleKeep) std::string().swap(data);
         }
         if (chunked)
             co_await asio::async_write(*upstream_, asio::buffer("0\r\n\r\n", 5),
                                        asio::as_tuple(use_awaitable));
         else if (websocket_)
-            upstream_->next_layer().socket().shutdown(tcp::socket::shutdown_send);
+            upstream_->socket().shutdown(tcp::socket::shutdown_send);
         asio::steady_timer forever(co_await asio::this_coro::executor,
                                    asio::steady_timer::time_point::max());
         co_await forever.async_wait(use_awaitable);
@@ -254,7 +260,7 @@ class UpstreamExchange {
             parser->header_limit(kMaxResponseHead);
             parser->body_limit(boost::none);
             if (method_ == "HEAD") parser->skip(true);
-            upstream_->next_layer().expires_after(config_.upstream_response_timeout);
+            upstream_->expires_after(config_.upstream_response_timeout);
             auto [ec, n] = co_await http::async_read_header(*upstream_, buffer_, *parser,
                                                             asio::as_tuple(use_awaitable));
             if (ec == beast::error::timeout) {
@@ -293,7 +299,7 @@ class UpstreamExchange {
         while (!parser->is_done()) {
             parser->get().body().data = chunk.data();
             parser->get().body().size = chunk.size();
-            upstream_->next_layer().expires_after(config_.upstream_response_timeout);
+            upstream_->expires_after(config_.upstream_response_timeout);
             // read_some, not read: a body arriving in small pieces is passed on as it comes.
             auto [ec, n] = co_await http::async_read_some(*upstream_, buffer_, *parser,
                                                           asio::as_tuple(use_awaitable));
@@ -332,24 +338,25 @@ class UpstreamExchange {
                 headers.push_back({std::move(name), std::string(field.value())});
         }
         if (link_->respond(headers, false)) co_return;
-        upstream_->next_layer().expires_never();
+        upstream_->expires_never();
         co_await (websocket_down() || upload());
     }
 
     awaitable<void> websocket_down() {
         if (buffer_.size() > 0) {
             const std::string early = beast::buffers_to_string(buffer_.data());
-            buffer_.consume(buffer_.size());
             bytes_out_ += early.size();
             if (co_await link_->write(early)) co_return;
         }
-        std::vector<char> chunk(kChunkSize);
+        // From here on the connection is a byte pipe: the response buffer is not needed again.
+        buffer_ = beast::flat_buffer();
+        RelayBuffer chunk;
         for (;;) {
-            auto [ec, n] = co_await upstream_->async_read_some(asio::buffer(chunk),
-                                                               asio::as_tuple(use_awaitable));
+            auto [ec, n] = co_await relay_read(*upstream_, chunk);
             if (ec) break;
             bytes_out_ += n;
-            if (co_await link_->write({chunk.data(), n})) co_return;
+            if (co_await link_->write(chunk.view(n))) co_return;
+            chunk.release_if_quiet(n);
         }
         link_->finish();
     }

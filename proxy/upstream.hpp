@@ -8,8 +8,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
+#include "tls/stream.hpp"
 
 #include <chrono>
 #include <memory>
@@ -25,7 +24,7 @@ struct UpstreamContext {
     const InsideResolver& resolver;
 };
 
-using UpstreamStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+using UpstreamStream = tls::Stream;
 
 // Idle keep-alive connections to the web bridge, one pool per worker thread (no locks). Saves a
 // TCP and TLS handshake per request; only requests without a body use a pooled connection, so a
