@@ -30,7 +30,7 @@ using asio::use_awaitable;
 using Stream = tls::Stream;
 using namespace asio::experimental::awaitable_operators;
 
-constexpr std::size_t kChunkSize = 64 * 1024;
+constexpr std::size_t kHeadBuffer = 16 * 1024;
 // A relay buffer bigger than this is dropped when the connection goes quiet.
 constexpr std::size_t kIdleKeep = 4096;
 
@@ -62,8 +62,8 @@ class DownstreamSession {
     }
 
     awaitable<void> run() {
-        // Room for whole TLS records, so bodies are read in large pieces rather than ~1 KiB ones.
-        buffer_.reserve(kChunkSize);
+        // Room for a whole request head (and body pieces of a TLS record) in one read.
+        buffer_.reserve(kHeadBuffer);
         stream_->expires_after(limits_.handshake_timeout);
         auto [ec] = co_await stream_->async_handshake(asio::ssl::stream_base::server,
                                                       asio::as_tuple(use_awaitable));
@@ -273,10 +273,11 @@ class DownstreamSession {
     // response side decides when the exchange is over).
     awaitable<void> upload(http::request_parser<http::buffer_body>& parser, LinkStream& stream,
                            Exchange& exchange) {
-        std::vector<char> chunk(kChunkSize);
+        const std::size_t size = body_buffer_size(parser.content_length());
+        const std::unique_ptr<char[]> chunk(new char[size]);  // not zeroed: it is written first
         while (!parser.is_done()) {
-            parser.get().body().data = chunk.data();
-            parser.get().body().size = chunk.size();
+            parser.get().body().data = chunk.get();
+            parser.get().body().size = size;
             stream_->expires_after(limits_.io_timeout);
             // read_some, not read: a body arriving in small pieces is passed on as it comes.
             auto [ec, n] = co_await http::async_read_some(*stream_, buffer_, parser,
@@ -287,10 +288,10 @@ class DownstreamSession {
                 stream.reset(true);
                 co_return;
             }
-            const std::size_t got = chunk.size() - parser.get().body().size;
+            const std::size_t got = size - parser.get().body().size;
             if (got == 0) continue;
             exchange.bytes_in += got;
-            if (auto error = co_await stream.write({chunk.data(), got})) {
+            if (auto error = co_await stream.write({chunk.get(), got})) {
                 // The stream ended first (the core answered early or failed): keep waiting for
                 // the response side, which knows what to tell the client.
                 co_await park();

@@ -10,6 +10,10 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <boost/optional/optional.hpp>
+
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <string_view>
 #include <tuple>
@@ -35,6 +39,14 @@ class RelayBuffer {
   private:
     std::unique_ptr<char[]> data_;
 };
+
+// The buffer for streaming a body of the given length (unknown: chunked or until close): small
+// answers, the most common, get a small buffer; large ones pieces of up to 64 KiB.
+inline std::size_t body_buffer_size(boost::optional<std::uint64_t> content_length) {
+    if (!content_length) return RelayBuffer::kSize;
+    return static_cast<std::size_t>(
+        std::clamp<std::uint64_t>(*content_length, 1, RelayBuffer::kSize));
+}
 
 // Reads what has arrived into buffer. Without a buffer allocated it first waits, holding none,
 // until the stream turns readable.

@@ -31,7 +31,7 @@ using asio::ip::tcp;
 using Stream = UpstreamStream;
 using namespace asio::experimental::awaitable_operators;
 
-constexpr std::size_t kChunkSize = 64 * 1024;
+constexpr std::size_t kHeadBuffer = 4096;
 // A relay buffer bigger than this is dropped when the connection goes quiet.
 constexpr std::size_t kIdleKeep = 4096;
 constexpr std::uint32_t kMaxResponseHead = 64 * 1024;
@@ -69,7 +69,8 @@ class UpstreamExchange {
     }
 
     awaitable<void> run() {
-        buffer_.reserve(kChunkSize);
+        // Room for a typical response head in one read; bodies go to their own buffer.
+        buffer_.reserve(kHeadBuffer);
         // The same check as the edge's, with the same code: the core is the source of truth and
         // trusts no edge blindly.
         allowlist::RequestHead head;
@@ -295,10 +296,11 @@ class UpstreamExchange {
             reusable_ = parser->keep_alive();
             co_return Outcome::done;
         }
-        std::vector<char> chunk(kChunkSize);
+        const std::size_t size = body_buffer_size(parser->content_length());
+        const std::unique_ptr<char[]> chunk(new char[size]);  // not zeroed: it is written first
         while (!parser->is_done()) {
-            parser->get().body().data = chunk.data();
-            parser->get().body().size = chunk.size();
+            parser->get().body().data = chunk.get();
+            parser->get().body().size = size;
             upstream_->expires_after(config_.upstream_response_timeout);
             // read_some, not read: a body arriving in small pieces is passed on as it comes.
             auto [ec, n] = co_await http::async_read_some(*upstream_, buffer_, *parser,
@@ -310,9 +312,9 @@ class UpstreamExchange {
                 link_->reset(true);
                 co_return Outcome::done;
             }
-            const std::size_t got = chunk.size() - parser->get().body().size;
+            const std::size_t got = size - parser->get().body().size;
             bytes_out_ += got;
-            if (got && co_await link_->write({chunk.data(), got})) co_return Outcome::done;
+            if (got && co_await link_->write({chunk.get(), got})) co_return Outcome::done;
         }
         link_->finish();
         reusable_ = parser->keep_alive();
