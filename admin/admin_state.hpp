@@ -13,7 +13,7 @@
 namespace edgeway::admin {
 
 struct AdminState {
-    AdminState(const std::filesystem::path& account_file) : accounts(account_file) {}
+    explicit AdminState(const std::filesystem::path& account_file) : accounts(account_file) {}
 
     AccountStore accounts;
     SessionTable sessions;

@@ -88,7 +88,7 @@ RunResult passwd(const std::filesystem::path& dir, const std::string& password,
 }  // namespace
 
 TEST_CASE(
-    "admin: the first start creates account admin; login works, and a wrong password or "
+    "admin: the first start creates account admin, login works, and a wrong password or "
     "an unknown user get the same 401",
     "[e2e][admin]") {
     AdminAppliance appliance;
@@ -381,7 +381,7 @@ TEST_CASE("admin: nothing of the admin answers on the 443 listener", "[e2e][admi
 }
 
 TEST_CASE(
-    "admin: edgeway admin passwd sets a password that logs in; no password is stored in "
+    "admin: edgeway admin passwd sets a password that logs in, and no password is stored in "
     "clear",
     "[e2e][admin]") {
     AdminAppliance appliance;
