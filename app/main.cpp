@@ -1,5 +1,7 @@
 // The edgeway binary: one subcommand per role. Each does little more than read its options,
 // build the library objects and wait for a signal.
+#include "admin/admin.hpp"
+#include "allowlist/allowlist.hpp"
 #include "app/allowlist_cli.hpp"
 #include "app/webbridge_demo.hpp"
 #include "common/log.hpp"
@@ -14,8 +16,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -35,6 +39,7 @@ Commands:
   pki --dir DIR [--host NAME]...
                          create a lab PKI (CA, edge, link, core and web bridge certificates)
   allowlist COMMAND      show, edit, import, export and test the core's allow list
+  admin passwd USER      set a local admin account's password
 
 Run 'edgeway <command> --help' for a command's options.
 )";
@@ -53,12 +58,15 @@ A bad file or field stops start-up with a message naming both, and exit code 2.
 
 constexpr const char* kDemoUsage =
     R"(usage: edgeway demo [--state-dir DIR] [--https-port P] [--http-port P]
-                   [--link-port P] [--webbridge-port P] [--log-level LEVEL]
+                   [--link-port P] [--webbridge-port P] [--admin-port P]
+                   [--log-level LEVEL]
 
 Runs the demo appliance on 127.0.0.1: an edge, a core and the demo web bridge. Certificates
 are created in the state directory (default ./demo-state) on first run and kept after.
-Ports default to 8443 (https), 8080 (redirect), 7443 (link) and 9443 (web bridge); 0 picks a
-free port. Prints the join URL; open it in a browser (trust DIR/ca.pem, or accept the warning).
+Ports default to 8443 (https), 8080 (redirect), 7443 (link), 9443 (web bridge) and 8445
+(the core's administration); 0 picks a free port. Prints the join URL and the admin URL (with
+the admin password on the first run); open them in a browser (trust DIR/pki/ca.pem, or accept
+the warning).
 )";
 
 constexpr const char* kPkiUsage = R"(usage: edgeway pki --dir DIR [--host NAME]...
@@ -106,6 +114,18 @@ class StopSignals {
     boost::asio::signal_set signals_;
 };
 
+// The admin server of a core whose configuration has an "admin" object; null otherwise.
+std::unique_ptr<admin::Server> make_admin(const proxy::CoreConfig& config, Logger& log) {
+    if (!config.admin) return nullptr;
+    admin::ServerConfig server;
+    server.listen = config.admin->listen;
+    server.certificate = config.admin->certificate;
+    server.private_key = config.admin->private_key;
+    server.state_directory = config.state_directory;
+    server.rule_database = config.state_directory / allowlist::kRuleDatabaseFile;
+    return std::make_unique<admin::Server>(std::move(server), log);
+}
+
 // `edgeway edge` and `edgeway core`: read the file, start the role, run until a signal.
 template <typename Role, typename Config>
 int run_role(const std::vector<std::string>& args, const char* usage, const char* name,
@@ -125,15 +145,20 @@ int run_role(const std::vector<std::string>& args, const char* usage, const char
         return kExitUsage;
     }
     Logger log(name, config.log_level);
+    Logger admin_log("admin", config.log_level);
+    std::unique_ptr<admin::Server> admin;
+    if constexpr (std::is_same_v<Config, proxy::CoreConfig>) admin = make_admin(config, admin_log);
     Role role(std::move(config), log);
     try {
         role.start();
+        if (admin) admin->start();
     } catch (const std::exception& e) {
         log.error("cannot start: {}", e.what());
         return 1;
     }
     stop.wait();
     log.info("stopping");
+    if (admin) admin->stop();
     role.stop();
     return 0;
 }
@@ -178,11 +203,11 @@ int run_demo(const std::vector<std::string>& args) {
     std::vector<std::pair<std::string, std::string>> options;
     if (!parse_pairs(args,
                      {"--state-dir", "--https-port", "--http-port", "--link-port",
-                      "--webbridge-port", "--log-level"},
+                      "--webbridge-port", "--admin-port", "--log-level"},
                      options))
         return kExitUsage;
     fs::path state = "demo-state";
-    std::uint16_t https = 8443, http = 8080, link = 7443, webbridge = 9443;
+    std::uint16_t https = 8443, http = 8080, link = 7443, webbridge = 9443, admin_port = 8445;
     LogLevel level = LogLevel::info;
     for (const auto& [name, value] : options) {
         bool ok = true;
@@ -196,6 +221,8 @@ int run_demo(const std::vector<std::string>& args) {
             ok = parse_port(value, link);
         else if (name == "--webbridge-port")
             ok = parse_port(value, webbridge);
+        else if (name == "--admin-port")
+            ok = parse_port(value, admin_port);
         else if (name == "--log-level")
             ok = parse_log_level(value, level);
         if (!ok) {
@@ -203,7 +230,8 @@ int run_demo(const std::vector<std::string>& args) {
             return kExitUsage;
         }
     }
-    Logger edge_log("edge", level), core_log("core", level), bridge_log("webbridge-demo", level);
+    Logger edge_log("edge", level), core_log("core", level), bridge_log("webbridge-demo", level),
+        admin_log("admin", level);
     try {
         const auto pki = tls::ensure_lab_pki(state / "pki", {});
 
@@ -243,16 +271,30 @@ int run_demo(const std::vector<std::string>& args) {
         core_config.webbridge_ca = pki.ca_cert();
         core_config.resolve["localhost"] =
             fmt::format("127.0.0.1:{}", bridge.local_endpoint().port());
+        // The core's administration, with the lab certificate for localhost.
+        core_config.admin = proxy::AdminListenerConfig{fmt::format("127.0.0.1:{}", admin_port),
+                                                       pki.edge_cert(), pki.edge_key()};
+        auto admin = make_admin(core_config, admin_log);
         proxy::Core core(core_config, core_log);
         core.start();
+        admin->start();
 
+        const auto& password = admin->first_start_password();
         std::cout << "Edgeway demo appliance is running.\n"
                   << "Join URL: https://localhost:" << edge.https_port() << "/\n"
+                  << "Admin:    https://localhost:" << admin->port() << "/ (user "
+                  << admin::kFirstAccount << ", password "
+                  << (password ? *password
+                               : "as set before; change it with 'edgeway admin passwd admin "
+                                 "--state-dir " +
+                                     (state / "core").string() + "'")
+                  << ")\n"
                   << "  (certificates in " << (state / "pki").string()
                   << "; trust ca.pem there, or accept the browser's warning)\n"
                   << "Press Ctrl+C to stop.\n"
                   << std::flush;
         stop.wait();
+        admin->stop();
         core.stop();
         edge.stop();
         bridge.stop();
@@ -284,6 +326,11 @@ int main(int argc, char** argv) {
     if (command == "webbridge-demo") return demo::webbridge_demo_main(args);
     if (command == "pki") return run_pki(args);
     if (command == "allowlist") return app::run_allowlist_command(args, std::cout, std::cerr);
+    if (command == "admin")
+        return admin::run_admin_command(
+            args,
+            [](const fs::path& file) { return proxy::load_core_config(file).state_directory; },
+            std::cin, std::cout, std::cerr);
     std::cerr << "edgeway: unknown command '" << command << "'\n" << kUsage;
     return kExitUsage;
 }

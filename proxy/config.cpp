@@ -298,6 +298,17 @@ CoreConfig load_core_config(const std::filesystem::path& file) {
     upstream.millis("connect_timeout_ms", config.upstream_connect_timeout, 100);
     upstream.millis("response_timeout_ms", config.upstream_response_timeout, 100);
     upstream.no_others();
+
+    if (top.find("admin")) {
+        Fields admin = top.object("admin");
+        AdminListenerConfig listener;
+        admin.text("listen", listener.listen);
+        check_address(admin, "listen", listener.listen, false);
+        admin.path("certificate", listener.certificate, true);
+        admin.path("private_key", listener.private_key, true);
+        admin.no_others();
+        config.admin = std::move(listener);
+    }
     top.no_others();
     return config;
 }

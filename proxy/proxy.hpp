@@ -61,6 +61,13 @@ struct EdgeTarget {
     std::string server_name;  // name its link certificate must carry
 };
 
+// The administration listener (HTTPS, authenticated). Runs beside the role, never on its 443.
+struct AdminListenerConfig {
+    std::string listen = "0.0.0.0:445";
+    // Required on the core: it has no 443 certificate, and its link certificate is a client's.
+    std::filesystem::path certificate, private_key;
+};
+
 struct CoreConfig {
     std::filesystem::path source;
     LogLevel log_level = LogLevel::info;
@@ -81,6 +88,8 @@ struct CoreConfig {
     LinkTiming link;
     Millis upstream_connect_timeout{5000};
     Millis upstream_response_timeout{60000};
+    // Absent from the file: no admin listener (the appliance packaging always sets it).
+    std::optional<AdminListenerConfig> admin;
 };
 
 // Read and validate a configuration file (JSON, comments allowed). Throws ConfigError.

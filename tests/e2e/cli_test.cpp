@@ -35,7 +35,8 @@ TEST_CASE("every subcommand's --help exits 0 and prints its usage", "[e2e][cli]"
                                                  {"core", "--help"},
                                                  {"webbridge-demo", "--help"},
                                                  {"demo", "--help"},
-                                                 {"pki", "--help"}}) {
+                                                 {"pki", "--help"},
+                                                 {"admin", "--help"}}) {
         const auto run = run_program(edgeway_binary(), args,
                                      dir / ("help-" + std::to_string(++n) + ".log"), 10s);
         INFO(args.front() << ": " << run.output);

@@ -138,3 +138,36 @@ TEST_CASE("core config errors: join URL and edges", "[unit][config]") {
                          R"("link": {"ping_interval_ms": 5000, "dead_after_ms": 4000}, "edges")"),
                Catch::Contains("\"link.dead_after_ms\""));
 }
+
+TEST_CASE("core config: the admin listener, absent by default, with field-naming errors",
+          "[unit][config][admin]") {
+    test::TempDir dir("config");
+    CHECK_FALSE(proxy::load_core_config(write(dir, "core.json", kCore)).admin);
+
+    auto core_with_admin = [&](const std::string& admin) {
+        std::string text = kCore;
+        text.replace(text.find(R"("edges")"), 7, R"("admin": )" + admin + R"(, "edges")");
+        return write(dir, "core.json", text);
+    };
+    const auto config = proxy::load_core_config(core_with_admin(
+        R"({"listen": "127.0.0.1:0", "certificate": "admin.pem", "private_key": "/abs/admin.key"})"));
+    REQUIRE(config.admin);
+    CHECK(config.admin->listen == "127.0.0.1:0");
+    CHECK(config.admin->certificate == dir.path() / "admin.pem");
+    CHECK(config.admin->private_key == fs::path("/abs/admin.key"));
+    CHECK(proxy::load_core_config(
+              core_with_admin(R"({"certificate": "admin.pem", "private_key": "admin.key"})"))
+              .admin->listen == "0.0.0.0:445");
+
+    auto error_with = [&](const std::string& admin) {
+        const fs::path file = core_with_admin(admin);
+        return error_of([&] { proxy::load_core_config(file); });
+    };
+    CHECK_THAT(error_with(R"({"listen": "445", "certificate": "a.pem", "private_key": "a.key"})"),
+               Catch::Contains("\"admin.listen\"") && Catch::Contains("host:port"));
+    CHECK_THAT(error_with(R"({"listen": "127.0.0.1:445", "private_key": "a.key"})"),
+               Catch::Contains("\"admin.certificate\"") && Catch::Contains("required"));
+    CHECK_THAT(error_with(R"({"certificate": "a.pem", "private_key": "a.key", "port": 445})"),
+               Catch::Contains("\"admin.port\"") && Catch::Contains("unknown field"));
+    CHECK_THAT(error_with(R"("yes")"), Catch::Contains("\"admin\"") && Catch::Contains("object"));
+}

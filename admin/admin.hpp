@@ -1,0 +1,88 @@
+// Public interface of the admin library: the HTTPS administration server (JSON API under
+// /api/v1 and the embedded web UI), its local accounts, and the `edgeway admin` command.
+// Everything else in admin/ is private to it.
+#pragma once
+
+#include "common/log.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace edgeway::admin {
+
+using Millis = std::chrono::milliseconds;
+
+// Every phase has a timeout and every read a size limit; going over one gets a 4xx answer
+// (431 head too large, 413 body too large, 408 body too slow) or, for an idle or silent
+// connection, a close.
+struct Limits {
+    std::size_t max_header_bytes = 16 * 1024;
+    std::uint64_t max_body_bytes = 64 * 1024;  // the API takes small JSON documents only
+    Millis handshake_timeout{10000};
+    Millis header_timeout{10000};
+    Millis body_timeout{10000};
+    Millis keepalive_timeout{60000};
+    Millis write_timeout{10000};
+    std::size_t max_connections = 128;  // further connections are closed at once
+};
+
+struct ServerConfig {
+    std::string listen = "0.0.0.0:445";
+    std::filesystem::path certificate, private_key;  // PEM
+    std::filesystem::path state_directory;           // admin.db lives here
+    // The core's rule database (allowlist.db). Empty: no allow-list API (an edge).
+    std::filesystem::path rule_database;
+    Limits limits;
+};
+
+// The accounts database's file name inside the state directory.
+constexpr const char* kAccountDatabaseFile = "admin.db";
+constexpr std::size_t kMinPasswordLength = 12;
+constexpr const char* kFirstAccount = "admin";
+
+// The administration server. It runs on its own io_context thread, so a slow scrypt hash or a
+// SQLite write never delays the traffic on 443; every request is handled on that one thread,
+// which owns the account store, the sessions and the rule store without locks.
+class Server {
+  public:
+    Server(ServerConfig config, Logger& log);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Opens the databases (creating the first account, with a random password that is logged
+    // once, when there is none), binds the listener (throws std::runtime_error naming the
+    // address) and starts the thread. Logs "admin listening on ADDRESS:PORT".
+    void start();
+    std::uint16_t port() const;
+    // The password generated on this first start, for the demo to print; empty otherwise.
+    const std::optional<std::string>& first_start_password() const;
+    // Stops accepting, drops open connections and joins the thread.
+    void stop();
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Sets (creating the account if needed) a password in DIR/admin.db. Throws std::runtime_error
+// with a message for the operator (too short, database error).
+void set_password(const std::filesystem::path& state_directory, const std::string& user,
+                  const std::string& password);
+
+// `edgeway admin passwd USER [--state-dir DIR | --config FILE]`. state_directory_of reads a
+// core configuration file's state directory (throws with a message naming the field).
+// Returns the exit code: 0 done, 1 database error, 2 invalid input.
+int run_admin_command(
+    const std::vector<std::string>& args,
+    const std::function<std::filesystem::path(const std::filesystem::path&)>& state_directory_of,
+    std::istream& in, std::ostream& out, std::ostream& err);
+
+}  // namespace edgeway::admin

@@ -1,0 +1,145 @@
+#include "admin/rules_api.hpp"
+
+#include <charconv>
+
+namespace edgeway::admin {
+namespace {
+
+namespace al = edgeway::allowlist;
+
+Response method_not_allowed(std::string_view allow) {
+    Response response = error_response(http::status::method_not_allowed,
+                                       "Method not allowed here. Allowed: " + std::string(allow));
+    response.set(http::field::allow, allow);
+    return response;
+}
+
+std::optional<std::int64_t> parse_id(std::string_view text) {
+    std::int64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value <= 0) return std::nullopt;
+    return value;
+}
+
+}  // namespace
+
+std::optional<std::string> field_of(std::string_view message) {
+    static constexpr std::string_view marker = "field \"";
+    const auto start = message.find(marker);
+    if (start == std::string_view::npos) return std::nullopt;
+    const auto name = start + marker.size();
+    const auto end = message.find('"', name);
+    if (end == std::string_view::npos) return std::nullopt;
+    return std::string(message.substr(name, end - name));
+}
+
+std::optional<Response> RulesApi::handle(const Request& request, std::string_view path,
+                                         std::string_view query, const al::Actor& actor) {
+    const auto method = request.method();
+    if (path == "rules") {
+        if (method == http::verb::get) return list();
+        if (method == http::verb::post) return add(request, actor);
+        return method_not_allowed("GET, POST");
+    }
+    if (path.starts_with("rules/")) {
+        if (method != http::verb::delete_) return method_not_allowed("DELETE");
+        return remove(path.substr(6), actor);
+    }
+    if (path == "status/targets") {
+        if (method != http::verb::get) return method_not_allowed("GET");
+        return targets();
+    }
+    if (path == "audit") {
+        if (method != http::verb::get) return method_not_allowed("GET");
+        return audit(query);
+    }
+    return std::nullopt;
+}
+
+Response RulesApi::list() {
+    json automatic = json::array(), editable = json::array();
+    for (const auto& rule : store_.automatic_rules()) automatic.push_back(al::rule_to_json(rule));
+    for (const auto& rule : store_.operator_rules()) editable.push_back(al::rule_to_json(rule));
+    return json_response(http::status::ok, {{"version", store_.version()},
+                                            {"automatic", std::move(automatic)},
+                                            {"editable", std::move(editable)}});
+}
+
+Response RulesApi::add(const Request& request, const al::Actor& actor) {
+    const json body = json::parse(request.body(), nullptr, false);
+    if (body.is_discarded())
+        return error_response(http::status::bad_request, "The body is not valid JSON.");
+    al::Rule rule;
+    try {
+        rule = al::rule_from_json(body, "");
+    } catch (const al::RuleError& e) {
+        return error_response(http::status::unprocessable_entity, e.what(), field_of(e.what()));
+    }
+    // Only operator rules can be added here, whatever the document says.
+    rule.id = 0;
+    rule.origin = al::Origin::operator_rule;
+    for (const auto& existing : store_.operator_rules()) {
+        auto same = existing;
+        same.id = 0;
+        same.description = rule.description;
+        if (same == rule)
+            return error_response(http::status::conflict,
+                                  "An identical rule exists: " + existing.describe());
+    }
+    rule = store_.add(rule, actor);
+    log_.info("{} added rule {}", actor.name, rule.describe());
+    Response response = json_response(http::status::created, al::rule_to_json(rule));
+    response.set(http::field::location, "/api/v1/rules/" + std::to_string(rule.id));
+    return response;
+}
+
+Response RulesApi::remove(std::string_view id_text, const al::Actor& actor) {
+    const auto id = parse_id(id_text);
+    if (!id || !store_.remove(*id, actor))
+        return error_response(http::status::not_found,
+                              "No editable rule with id " + std::string(id_text) + ".");
+    log_.info("{} removed rule #{}", actor.name, *id);
+    return json_response(http::status::ok, {{"removed", *id}});
+}
+
+Response RulesApi::targets() {
+    // One row per target, as on the appliance's page "Guest account client URI resolved to the
+    // following targets"; a URI that resolved to nothing gets one row with its error.
+    json rows = json::array();
+    for (const auto& status : store_.targets()) {
+        if (status.targets.empty())
+            rows.push_back({{"uri", status.uri},
+                            {"name", ""},
+                            {"address", ""},
+                            {"error", status.error.empty() ? "no address found" : status.error},
+                            {"checked_at", status.checked_at}});
+        for (const auto& target : status.targets)
+            rows.push_back({{"uri", status.uri},
+                            {"name", target.name},
+                            {"address", target.address},
+                            {"error", status.error},
+                            {"checked_at", status.checked_at}});
+    }
+    return json_response(http::status::ok, {{"targets", std::move(rows)}});
+}
+
+Response RulesApi::audit(std::string_view query) {
+    std::size_t limit = 100;
+    if (query.starts_with("limit=")) {
+        const auto value = parse_id(query.substr(6));
+        if (!value || *value > 1000)
+            return error_response(http::status::unprocessable_entity,
+                                  "limit: expected an integer from 1 to 1000", "limit");
+        limit = static_cast<std::size_t>(*value);
+    }
+    json entries = json::array();
+    for (const auto& entry : store_.audit(limit))
+        entries.push_back({{"id", entry.id},
+                           {"at", entry.at},
+                           {"who", entry.who},
+                           {"action", entry.action},
+                           {"detail", entry.detail}});
+    return json_response(http::status::ok, {{"entries", std::move(entries)}});
+}
+
+}  // namespace edgeway::admin

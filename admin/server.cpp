@@ -1,0 +1,269 @@
+// The admin listener: a Beast coroutine server (TLS only, HTTP/1.1 keep-alive), in the style of
+// Beast's server-flex-awaitable example. One io_context on one thread: every connection and
+// every handler runs there, so the stores and the session table need no locks, and nothing the
+// admin does can take a worker thread from the traffic on 443.
+#include "admin/admin.hpp"
+
+#include "admin/admin_state.hpp"
+#include "admin/password.hpp"
+#include "admin/router.hpp"
+#include "admin/secrets.hpp"
+
+#include "tls/tls.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <thread>
+
+namespace edgeway::admin {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+using Stream = beast::ssl_stream<beast::tcp_stream>;
+
+constexpr std::size_t kFirstPasswordBytes = 15;  // 20 base64url characters, 120 bits
+constexpr std::size_t kDrainBytes = 1024 * 1024;
+constexpr auto kDrainTime = std::chrono::seconds(2);
+
+tcp::endpoint parse_endpoint(const std::string& address) {
+    const auto colon = address.rfind(':');
+    if (colon == std::string::npos) throw std::runtime_error("bad admin address " + address);
+    std::string host = address.substr(0, colon);
+    if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    boost::system::error_code ec;
+    auto results = resolver.resolve(host, address.substr(colon + 1), tcp::resolver::passive, ec);
+    if (ec || results.empty())
+        throw std::runtime_error("cannot resolve the admin address " + address + ": " +
+                                 ec.message());
+    return results.begin()->endpoint();
+}
+
+std::string to_string(const tcp::endpoint& endpoint) {
+    const auto address = endpoint.address();
+    return address.is_v6() ? fmt::format("[{}]:{}", address.to_string(), endpoint.port())
+                           : fmt::format("{}:{}", address.to_string(), endpoint.port());
+}
+
+// An answer for a request that could not be read whole; the connection closes after it.
+Response refusal(http::status status, std::string_view message) {
+    Response response = error_response(status, message);
+    add_security_headers(response);
+    response.keep_alive(false);
+    response.prepare_payload();
+    return response;
+}
+
+}  // namespace
+
+struct Server::Impl {
+    Impl(ServerConfig c, Logger& l) : config(std::move(c)), log(l) {}
+
+    ServerConfig config;
+    Logger& log;
+    std::optional<std::string> first_password;
+    std::unique_ptr<AdminState> state;
+    std::unique_ptr<Router> router;
+    std::shared_ptr<asio::ssl::context> tls_context;
+    asio::io_context io{1};
+    tcp::acceptor acceptor{io};
+    std::uint16_t port = 0;
+    std::size_t connections = 0;
+    std::thread thread;
+
+    void open_state() {
+        state = std::make_unique<AdminState>(config.state_directory / kAccountDatabaseFile);
+        state->decoy_hash = hash_password(to_base64url(random_bytes(16)));
+        const std::string password = to_base64url(random_bytes(kFirstPasswordBytes));
+        if (state->accounts.empty() &&
+            state->accounts.create_first(kFirstAccount, hash_password(password))) {
+            // Printed this once: only its hash is stored. `edgeway admin passwd` replaces it.
+            log.warn("first start: admin account \"{}\" created with password: {}", kFirstAccount,
+                     password);
+            first_password = password;
+        }
+        if (!config.rule_database.empty())
+            state->rules = std::make_unique<allowlist::RuleStore>(config.rule_database);
+        router = std::make_unique<Router>(*state, log);
+    }
+
+    void bind() {
+        const auto endpoint = parse_endpoint(config.listen);
+        boost::system::error_code ec;
+        acceptor.open(endpoint.protocol(), ec);
+        if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec) acceptor.bind(endpoint, ec);
+        if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+        if (ec)
+            throw std::runtime_error(fmt::format("cannot listen for admin on {}: {}",
+                                                 to_string(endpoint), ec.message()));
+        port = acceptor.local_endpoint().port();
+        log.info("admin listening on {}", to_string(acceptor.local_endpoint()));
+    }
+
+    awaitable<void> accept_loop() {
+        for (;;) {
+            auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io),
+                                                               asio::as_tuple(use_awaitable));
+            if (ec == asio::error::operation_aborted) co_return;
+            if (ec) {
+                log.warn("admin accept failed: {}", ec.message());
+                continue;
+            }
+            if (connections >= config.limits.max_connections) {
+                log.warn("admin: {} connections open, closing a new one", connections);
+                continue;  // the socket closes as it goes out of scope
+            }
+            ++connections;
+            auto executor = socket.get_executor();
+            asio::co_spawn(executor, serve(std::move(socket)), [this](std::exception_ptr error) {
+                --connections;
+                if (!error) return;
+                try {
+                    std::rethrow_exception(error);
+                } catch (const std::exception& e) {
+                    log.warn("admin connection failed: {}", e.what());
+                }
+            });
+        }
+    }
+
+    // After refusing a request that was not read whole, read and drop what the client is still
+    // sending (bounded in time and size) before closing: closing with unread bytes would reset
+    // the connection, and the client could lose the answer that says what was wrong.
+    static awaitable<void> drain(Stream& stream) {
+        beast::flat_buffer discard;
+        std::size_t total = 0;
+        stream.next_layer().expires_after(kDrainTime);
+        while (total < kDrainBytes) {
+            auto [ec, n] = co_await stream.async_read_some(discard.prepare(16 * 1024),
+                                                           asio::as_tuple(use_awaitable));
+            if (ec) break;
+            total += n;
+        }
+    }
+
+    awaitable<void> serve(tcp::socket socket) {
+        boost::system::error_code peer_ec;
+        const auto peer = socket.remote_endpoint(peer_ec);
+        const RequestContext context{peer_ec ? "unknown" : peer.address().to_string()};
+        Stream stream(beast::tcp_stream(std::move(socket)), *tls_context);
+        const Limits& limits = config.limits;
+
+        stream.next_layer().expires_after(limits.handshake_timeout);
+        auto [hs_ec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                                       asio::as_tuple(use_awaitable));
+        if (hs_ec) {
+            log.debug("admin tls handshake from {} failed: {}", context.client,
+                      tls::describe(hs_ec, stream.native_handle()));
+            co_return;
+        }
+        beast::flat_buffer buffer;
+        for (bool first = true;; first = false) {
+            // Idle between requests for up to the keep-alive time; the header timeout starts
+            // with the first byte of the next request.
+            if (!first && buffer.size() == 0) {
+                stream.next_layer().expires_after(limits.keepalive_timeout);
+                auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096),
+                                                               asio::as_tuple(use_awaitable));
+                if (ec) break;
+                buffer.commit(n);
+            }
+            http::request_parser<http::string_body> parser;
+            parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+            parser.body_limit(limits.max_body_bytes);
+            stream.next_layer().expires_after(limits.header_timeout);
+            auto [ec, n] = co_await http::async_read_header(stream, buffer, parser,
+                                                            asio::as_tuple(use_awaitable));
+            if (!ec && !parser.is_done()) {
+                stream.next_layer().expires_after(limits.body_timeout);
+                std::tie(ec, n) = co_await http::async_read(stream, buffer, parser,
+                                                            asio::as_tuple(use_awaitable));
+            }
+            Response response;
+            if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+                ec == asio::ssl::error::stream_truncated || ec == beast::error::timeout) {
+                break;  // closed, or silent too long (Beast has closed the socket already)
+            } else if (ec == http::error::header_limit) {
+                response = refusal(http::status::request_header_fields_too_large,
+                                   fmt::format("The request head is larger than {} bytes.",
+                                               limits.max_header_bytes));
+            } else if (ec == http::error::body_limit) {
+                response = refusal(http::status::payload_too_large,
+                                   fmt::format("The request body is larger than {} bytes.",
+                                               limits.max_body_bytes));
+            } else if (ec) {
+                response = refusal(http::status::bad_request,
+                                   "The request is not valid HTTP/1.1: " + ec.message() + ".");
+            } else {
+                const Request& request = parser.get();
+                response = router->handle(request, context);
+                response.keep_alive(request.keep_alive());
+                response.prepare_payload();
+                if (request.method() == http::verb::head) response.body().clear();
+                log.debug("admin {} {} from {}: {}", std::string(request.method_string()),
+                          std::string(request.target()), context.client, response.result_int());
+            }
+            stream.next_layer().expires_after(limits.write_timeout);
+            auto [write_ec, written] =
+                co_await http::async_write(stream, response, asio::as_tuple(use_awaitable));
+            if (write_ec) break;
+            if (ec) co_await drain(stream);
+            if (!response.keep_alive()) break;
+        }
+        stream.next_layer().expires_after(std::chrono::seconds(2));
+        co_await stream.async_shutdown(asio::as_tuple(use_awaitable));
+    }
+};
+
+Server::Server(ServerConfig config, Logger& log)
+    : impl_(std::make_unique<Impl>(std::move(config), log)) {}
+
+Server::~Server() {
+    stop();
+}
+
+void Server::start() {
+    Impl& impl = *impl_;
+    impl.tls_context = tls::make_server_context(
+        {impl.config.certificate, impl.config.private_key, {}, {"http/1.1"}});
+    impl.open_state();
+    impl.bind();
+    asio::co_spawn(impl.io, impl.accept_loop(), asio::detached);
+    impl.thread = std::thread([&impl] { impl.io.run(); });
+}
+
+std::uint16_t Server::port() const {
+    return impl_->port;
+}
+
+const std::optional<std::string>& Server::first_start_password() const {
+    return impl_->first_password;
+}
+
+void Server::stop() {
+    Impl& impl = *impl_;
+    if (!impl.thread.joinable()) return;
+    asio::post(impl.io, [&impl] {
+        boost::system::error_code ignored;
+        impl.acceptor.close(ignored);
+        impl.io.stop();  // open connections are dropped with the io_context
+    });
+    impl.thread.join();
+}
+
+}  // namespace edgeway::admin

@@ -1,0 +1,120 @@
+// Drives the admin web UI in headless Chromium (Debian's, through playwright-core): logs in,
+// sees a validation message for a bad rule, adds a rule for a path the edge refused and waits
+// for that path to pass on 443, deletes the rule and waits for the path to be refused again.
+// Screenshots go to ARTIFACTS. Exit code 0 when every step passed; each step is logged.
+//
+// usage: node admin_ui.mjs  (environment: ADMIN_URL, ADMIN_PASSWORD, EDGE_URL, EDGE_PORT,
+//                            ARTIFACTS, PLAYWRIGHT_CORE = path of the playwright-core module)
+import { createRequire } from "node:module";
+import path from "node:path";
+
+const require = createRequire(import.meta.url);
+const { chromium } = require(process.env.PLAYWRIGHT_CORE);
+
+const adminUrl = process.env.ADMIN_URL;
+const edgeUrl = process.env.EDGE_URL;
+const artifacts = process.env.ARTIFACTS;
+
+function step(text) {
+  console.log(`step: ${text}`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+}
+
+// Polls the edge (a request of the browser context: real TLS to 443) until it answers `status`.
+async function waitForEdgeStatus(context, status, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let last = 0;
+  while (Date.now() < deadline) {
+    const response = await context.request.get(`${edgeUrl}/health`, { failOnStatusCode: false });
+    last = response.status();
+    if (last === status) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the edge answered ${last} for /health, not ${status}, within ${timeoutMs} ms`);
+}
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic"],
+});
+try {
+  // The lab CA is in no browser trust store; TLS itself is still real.
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  // Failed API calls (401, 422) are logged by Chromium as "Failed to load resource"; those are
+  // expected here. Anything else (a CSP violation, a script error) fails the test.
+  page.on("console", (message) => {
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource"))
+      consoleErrors.push(message.text());
+  });
+  page.on("pageerror", (error) => consoleErrors.push(error.message));
+
+  step("the edge refuses /health before any rule");
+  await waitForEdgeStatus(context, 403, 5000);
+
+  step("an unauthenticated visit lands on the login page");
+  await page.goto(`${adminUrl}/rules`);
+  await page.waitForURL(`${adminUrl}/login`);
+  await shot(page, "01-login");
+
+  step("a wrong password shows the server's message");
+  await page.fill("#user", "admin");
+  await page.fill("#password", "not the password");
+  await page.click("#login-button");
+  await page.locator("#login-error").filter({ hasText: "Wrong user name or password" }).waitFor();
+
+  step("login");
+  await page.fill("#password", process.env.ADMIN_PASSWORD);
+  await page.click("#login-button");
+  await page.waitForURL(`${adminUrl}/rules`);
+  await page.locator("#who").filter({ hasText: "admin" }).waitFor();
+  await page.locator("#editable-rules td.empty").waitFor();
+  await shot(page, "02-rules");
+
+  step("bad input shows a validation message beside the field");
+  await page.fill("#host", "localhost");
+  await page.fill("#port", process.env.EDGE_PORT);
+  await page.selectOption("#match", "exact");
+  await page.fill("#path", "/health");
+  await page.uncheck("input[name=methods][value=GET]");
+  await page.click("#add-button");
+  const methodsError = page.locator('.field-error[data-field="methods"]');
+  await methodsError.filter({ hasText: "methods" }).waitFor();
+  await shot(page, "03-validation");
+
+  step("add the rule with the form");
+  await page.fill("#description", "health via the browser");
+  await page.check("input[name=methods][value=GET]");
+  await page.click("#add-button");
+  const row = page.locator("#editable-rules tbody tr", { hasText: "health via the browser" });
+  await row.waitFor();
+  if ((await methodsError.textContent()) !== "") throw new Error("the old message stayed");
+  await shot(page, "04-added");
+
+  step("the edge now lets /health through");
+  await waitForEdgeStatus(context, 200, 5000);
+
+  step("delete the rule with its button");
+  await row.getByRole("button", { name: "Delete" }).click();
+  await row.waitFor({ state: "detached" });
+  await shot(page, "05-deleted");
+
+  step("the edge refuses /health again");
+  await waitForEdgeStatus(context, 403, 5000);
+
+  step("the web proxy page shows the targets table");
+  await page.click("text=Meeting Server web proxy");
+  await page.waitForURL(`${adminUrl}/webproxy`);
+  await page.locator("#targets tbody tr").first().waitFor();
+  await shot(page, "06-webproxy");
+
+  if (consoleErrors.length > 0)
+    throw new Error(`console errors: ${consoleErrors.join(" | ")}`);
+  step("done");
+} finally {
+  await browser.close();
+}
