@@ -332,7 +332,12 @@ class DownstreamSession {
         head += "\r\n";
         exchange.status = status;
         exchange.response_started = true;
-        if (!co_await send(head)) co_return;
+        // When the body (or its first piece) is already here, the head goes out with it: a small
+        // response is then one TLS record and one write instead of two.
+        if (no_body || !stream.has_data()) {
+            if (!co_await send(head)) co_return;
+            head.clear();
+        }
 
         std::string data;
         for (;;) {
@@ -352,12 +357,18 @@ class DownstreamSession {
             if (no_body) continue;
             if (chunked) {
                 const std::string size = fmt::format("{:x}\r\n", data.size());
-                const std::array<asio::const_buffer, 3> parts{
-                    asio::buffer(size), asio::buffer(data), asio::buffer("\r\n", 2)};
+                // The last piece carries the end of the body along.
+                const std::string_view end = stream.at_end() ? "\r\n0\r\n\r\n" : "\r\n";
+                const std::array<asio::const_buffer, 4> parts{
+                    asio::buffer(head), asio::buffer(size), asio::buffer(data), asio::buffer(end)};
                 if (!co_await send_buffers(parts)) co_return;
-            } else if (!co_await send(data)) {
-                co_return;
+                if (stream.at_end()) co_return;
+            } else {
+                const std::array<asio::const_buffer, 2> parts{asio::buffer(head),
+                                                              asio::buffer(data)};
+                if (!co_await send_buffers(parts)) co_return;
             }
+            head.clear();
         }
         if (chunked && !co_await send("0\r\n\r\n")) co_return;
     }

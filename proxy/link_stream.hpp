@@ -48,6 +48,11 @@ class LinkStream {
     // window reopened) at the next read, i.e. once the caller has passed them on.
     boost::asio::awaitable<error_code> read(std::string& out);
 
+    // True when read() would return bytes at once.
+    bool has_data() const { return !in_.empty(); }
+    // True when the peer has finished and every byte was read: the next read() is eof.
+    bool at_end() const { return in_.empty() && peer_ended_; }
+
     // Queues bytes for the peer, waiting while more than a window's worth is queued.
     boost::asio::awaitable<error_code> write(std::string_view data);
     // Ends the stream after what is queued (END_STREAM).

@@ -31,6 +31,9 @@ struct Stream::Impl {
         // write come from a different (gathered) copy of the same bytes.
         SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
+        // One recv() takes whatever has arrived (several records at once) instead of two per
+        // record (header, then body): on loopback and in VMs, syscalls are what a request costs.
+        SSL_set_read_ahead(ssl, 1);
     }
     ~Impl() { SSL_free(ssl); }
     Impl(const Impl&) = delete;
@@ -221,6 +224,9 @@ Stream::Step Stream::try_read(asio::mutable_buffer buffer, std::size_t& n, error
         const int saved_errno = errno;
         if (ret == 1) {
             n += got;
+            // Another attempt would cost a recv() that finds nothing, unless OpenSSL holds
+            // more bytes already.
+            if (SSL_has_pending(ssl) != 1) return Step::done;
             continue;
         }
         const int error = SSL_get_error(ssl, ret);
