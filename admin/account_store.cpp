@@ -2,18 +2,17 @@
 // step i brings version i to i + 1, all in one transaction.
 #include "admin/account_store.hpp"
 
+#include "common/private_files.hpp"
+
 #include <fmt/format.h>
 #include <sqlite3.h>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <ctime>
 #include <iterator>
+#include <system_error>
 
 namespace edgeway::admin {
 namespace {
@@ -138,28 +137,6 @@ void migrate(const fs::path& file, sqlite3* db) {
     transaction.commit();
 }
 
-// The directory and the file are the core user's only: they hold password hashes.
-void create_private_directories(const fs::path& dir) {
-    if (dir.empty()) return;
-    std::error_code ec;
-    if (fs::is_directory(dir, ec)) return;
-    create_private_directories(dir.parent_path());
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-        throw AccountError(
-            fmt::format("{}: cannot create the directory: {}", dir.string(), std::strerror(errno)));
-}
-
-void create_private_file(const fs::path& file) {
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        ::close(fd);
-        return;
-    }
-    if (errno != EEXIST)
-        throw AccountError(
-            fmt::format("{}: cannot create the file: {}", file.string(), std::strerror(errno)));
-}
-
 }  // namespace
 
 struct AccountStore::Db {
@@ -168,8 +145,13 @@ struct AccountStore::Db {
 };
 
 AccountStore::AccountStore(const fs::path& file) : file_(file), db_(std::make_unique<Db>()) {
-    create_private_directories(file_.parent_path());
-    create_private_file(file_);
+    // The directory and the file are the service user's only: they hold password hashes.
+    try {
+        create_private_directories(file_.parent_path());
+        create_private_file(file_);
+    } catch (const std::system_error& e) {
+        throw AccountError(e.what());
+    }
     const int rc = sqlite3_open_v2(file_.c_str(), &db_->handle,
                                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) fail(file_, db_->handle, rc, "opening the account database");

@@ -3,14 +3,11 @@
 // BEGIN IMMEDIATE transaction that also bumps the version and writes the audit row, so the
 // version, the rules and the audit log can never disagree.
 #include "allowlist/allowlist.hpp"
+#include "common/private_files.hpp"
 
 #include <fmt/format.h>
 #include <sqlite3.h>
 #include <nlohmann/json.hpp>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -19,6 +16,7 @@
 #include <ctime>
 #include <limits>
 #include <map>
+#include <system_error>
 #include <tuple>
 
 namespace edgeway::allowlist {
@@ -243,31 +241,6 @@ void migrate(const fs::path& file, sqlite3* db) {
     transaction.commit();
 }
 
-// Creates the missing directories of path, each with mode 0700: they hold the rule database,
-// which only the core's user should read.
-void create_private_directories(const fs::path& dir) {
-    if (dir.empty()) return;
-    std::error_code ec;
-    if (fs::is_directory(dir, ec)) return;
-    create_private_directories(dir.parent_path());
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-        throw StoreError(
-            fmt::format("{}: cannot create the directory: {}", dir.string(), std::strerror(errno)));
-}
-
-// Creates the database file with mode 0600 before SQLite opens it (SQLite would use 0644 less
-// the umask); the -wal and -shm files SQLite makes later copy this mode.
-void create_private_file(const fs::path& file) {
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        ::close(fd);
-        return;
-    }
-    if (errno != EEXIST)
-        throw StoreError(
-            fmt::format("{}: cannot create the file: {}", file.string(), std::strerror(errno)));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Rules as rows.
 
@@ -453,8 +426,12 @@ struct RuleStore::Db {
 };
 
 RuleStore::RuleStore(const std::filesystem::path& file) : file_(file) {
-    create_private_directories(file.parent_path());
-    create_private_file(file);
+    try {
+        create_private_directories(file.parent_path());
+        create_private_file(file);
+    } catch (const std::system_error& e) {
+        throw StoreError(e.what());
+    }
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(
         file.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXRESCODE,

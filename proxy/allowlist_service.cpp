@@ -169,6 +169,14 @@ awaitable<void> AllowlistService::discover_once() {
     } catch (const std::exception& e) {
         log_.warn("updating the automatic rules failed: {}", e.what());
     }
+    if (!checked_once_) {
+        // From here on the edges get rules that reflect this start's DNS answers, not only what
+        // the database held.
+        checked_once_ = true;
+        if (const auto current = published_.load())
+            log_.info("join URLs checked at start-up: allow list version {} is current",
+                      current->version());
+    }
 }
 
 }  // namespace edgeway::proxy

@@ -50,6 +50,7 @@ class AllowlistService {
     std::vector<std::function<void()>> listeners_;
     std::map<std::string, allowlist::Resolution> last_;       // per URI: the last answer
     std::map<std::string, allowlist::Resolution> last_good_;  // per URI: the last non-error one
+    bool checked_once_ = false;
     boost::asio::io_context io_{1};
     std::thread thread_;
 };

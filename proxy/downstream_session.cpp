@@ -393,6 +393,9 @@ class DownstreamSession {
             // The web bridge refused the upgrade: pass its answer on as a normal response.
             exchange.keep_alive = false;
             co_await relay_response(stream, exchange, http::verb::get);
+            // Our side of the CONNECT stream was never ended: without this it would stay
+            // half-open on the link until the link closes.
+            stream.reset();
             co_return;
         }
         std::string head =

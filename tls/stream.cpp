@@ -154,6 +154,20 @@ error_code openssl_error(SSL* ssl, int ret, int saved_errno) {
 
 }  // namespace
 
+// What OpenSSL asks for after a call that did not complete (ret is its return value).
+Stream::Step Stream::step_after(int ret, int saved_errno, error_code& ec) {
+    SSL* ssl = impl_->ssl;
+    switch (SSL_get_error(ssl, ret)) {
+        case SSL_ERROR_WANT_READ:
+            return Step::want_read;
+        case SSL_ERROR_WANT_WRITE:
+            return Step::want_write;
+        default:
+            ec = openssl_error(ssl, ret, saved_errno);
+            return Step::done;
+    }
+}
+
 Stream::Step Stream::try_handshake(handshake_type type, error_code& ec) {
     SSL* ssl = impl_->ssl;
     if (!impl_->handshake_started) {
@@ -168,15 +182,7 @@ Stream::Step Stream::try_handshake(handshake_type type, error_code& ec) {
     const int ret = SSL_do_handshake(ssl);
     const int saved_errno = errno;
     if (ret == 1) return Step::done;
-    switch (SSL_get_error(ssl, ret)) {
-        case SSL_ERROR_WANT_READ:
-            return Step::want_read;
-        case SSL_ERROR_WANT_WRITE:
-            return Step::want_write;
-        default:
-            ec = openssl_error(ssl, ret, saved_errno);
-            return Step::done;
-    }
+    return step_after(ret, saved_errno, ec);
 }
 
 Stream::Step Stream::try_shutdown(error_code& ec) {
@@ -254,15 +260,7 @@ Stream::Step Stream::try_write(asio::const_buffer buffer, std::size_t& n, error_
         n = written;
         return Step::done;
     }
-    switch (SSL_get_error(ssl, ret)) {
-        case SSL_ERROR_WANT_READ:
-            return Step::want_read;
-        case SSL_ERROR_WANT_WRITE:
-            return Step::want_write;
-        default:
-            ec = openssl_error(ssl, ret, saved_errno);
-            return Step::done;
-    }
+    return step_after(ret, saved_errno, ec);
 }
 
 bool Stream::has_buffered_input() const {

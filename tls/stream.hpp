@@ -124,6 +124,7 @@ class Stream {
     static constexpr std::size_t kGatherLimit = 16 * 1024;
     struct Impl;
 
+    Step step_after(int ret, int saved_errno, error_code& ec);
     Step try_handshake(handshake_type type, error_code& ec);
     Step try_shutdown(error_code& ec);
     Step try_read(boost::asio::mutable_buffer buffer, std::size_t& n, error_code& ec);

@@ -312,8 +312,11 @@ TEST_CASE("an operator rule reaches two edges within a second and survives a cor
             app.dir() / (name + ".log"));
     };
     auto core = start_core("core-1");
-    app.edge().require_log(Appliance::kEdgeRulesApplied, 15s);
-    edge2.require_log(Appliance::kEdgeRulesApplied, 15s);
+    const std::string applied = "allow list version " +
+                                core->require_log(Appliance::kCoreRulesCurrent, 15s)[1] +
+                                " applied";
+    app.edge().require_log(applied, 15s);
+    edge2.require_log(applied, 15s);
 
     TlsTarget first = app.target();
     TlsTarget second = app.target();

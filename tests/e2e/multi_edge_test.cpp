@@ -31,8 +31,10 @@ TEST_CASE("one core holds links to two edges, both serve, and losing one edge sp
     core.require_log(Appliance::kCoreLinkUp, 15s, 2);
     app.edge().require_log(Appliance::kEdgeLinkUp, 15s);
     edge2.require_log(Appliance::kEdgeLinkUp, 15s);
-    app.edge().require_log(Appliance::kEdgeRulesApplied, 15s);
-    edge2.require_log(Appliance::kEdgeRulesApplied, 15s);
+    const std::string applied =
+        "allow list version " + core.require_log(Appliance::kCoreRulesCurrent, 15s)[1] + " applied";
+    app.edge().require_log(applied, 15s);
+    edge2.require_log(applied, 15s);
 
     TlsTarget first = app.target();
     TlsTarget second = app.target();

@@ -160,8 +160,11 @@ void Appliance::start_core() {
         std::vector<std::string>{"core", "--config", config_file.string()},
         dir_ / ("core-" + std::to_string(core_generation_) + ".log"));
     wait_link_up(edge_before + 1, 1, options_.startup_timeout);
-    // Until its first allow list the edge refuses everything; later ones arrive the same way.
-    edge_->require_log(kEdgeRulesApplied, options_.startup_timeout);
+    // Until its first allow list the edge refuses everything. The core first pushes what its
+    // database holds, then the rules from its first DNS answers: wait for the edge to have
+    // those, or a test's first request could meet the rules of a moment before.
+    const std::string version = core_->require_log(kCoreRulesCurrent, options_.startup_timeout)[1];
+    edge_->require_log(R"(allow list version )" + version + " applied", options_.startup_timeout);
 }
 
 int Appliance::stop_core() {

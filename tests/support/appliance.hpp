@@ -80,6 +80,8 @@ class Appliance {
     static constexpr const char* kEdgeLinkUp = R"(link up from 127\.0\.0\.1:\d+)";
     static constexpr const char* kCoreLinkUp = R"(link up to )";
     static constexpr const char* kEdgeRulesApplied = R"(allow list version \d+ applied)";
+    static constexpr const char* kCoreRulesCurrent =
+        R"(join URLs checked at start-up: allow list version (\d+) is current)";
 
   private:
     ApplianceOptions options_;
