@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/log.hpp"
+#include "common/telemetry.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -33,13 +34,34 @@ struct Limits {
     std::size_t max_connections = 128;  // further connections are closed at once
 };
 
+// What the admin server shows of, and changes in, the process it runs in. The binary wires these
+// to the edge or the core; one left empty means "not on this node" (its API answers 404 and its
+// page says so). Every function is called on the admin thread and must be thread-safe against
+// the traffic threads.
+struct Hooks {
+    std::string role;  // "edge" or "core", shown in the UI
+    std::function<std::vector<telemetry::LinkStatus>()> links;
+    std::function<std::vector<telemetry::RelayAllocation>()> relay;  // the edge's TURN relay
+    const telemetry::RequestLog* requests = nullptr;
+    // Re-reads the 443 certificate files (https_certificate/https_private_key below) into the
+    // listener's TLS context for new connections; open connections keep theirs. Throws
+    // std::runtime_error with a message for the operator. Empty: this node has no 443 (a core).
+    std::function<void()> reload_https_certificate;
+};
+
 struct ServerConfig {
-    std::string listen = "0.0.0.0:445";
+    std::string listen = "0.0.0.0:445";              // the default; an address set in the API wins
     std::filesystem::path certificate, private_key;  // PEM
     std::filesystem::path state_directory;           // admin.db lives here
-    // The core's rule database (allowlist.db). Empty: no allow-list API (an edge).
+    // The core's rule database (allowlist.db). Empty: no allow-list or web-proxy API (an edge).
     std::filesystem::path rule_database;
+    // The configuration file's guest account client URIs: the web proxy's settings until an
+    // operator changes them through the API.
+    std::vector<std::string> join_urls;
+    // The 443 certificate files an upload replaces (an edge); empty on a core.
+    std::filesystem::path https_certificate, https_private_key;
     Limits limits;
+    Hooks hooks;
 };
 
 // The accounts database's file name inside the state directory.

@@ -228,6 +228,14 @@ struct TargetStatus {
     std::string checked_at;  // ISO-8601 UTC
 };
 
+// The Meeting Server web proxy's settings as an operator set them through the admin API. Until
+// then the core uses its configuration file's join URLs, enabled.
+struct WebProxySettings {
+    bool enabled = true;
+    std::vector<std::string> join_urls;  // guest account client URIs, each parse_join_uri-valid
+    bool operator==(const WebProxySettings&) const = default;
+};
+
 // The rule database's file name inside the core's state directory.
 constexpr const char* kRuleDatabaseFile = "allowlist.db";
 
@@ -268,6 +276,12 @@ class RuleStore {
     // Resolved targets per join URL (status), replaced as a whole.
     void set_targets(const std::vector<TargetStatus>& targets);
     std::vector<TargetStatus> targets();
+
+    // The web proxy's settings; nothing when never set (the configuration file's apply).
+    std::optional<WebProxySettings> web_proxy();
+    // Stores (and audits) new settings. Throws RuleError naming the field ("join_urls") when a
+    // URI is not a valid join URI.
+    void set_web_proxy(const WebProxySettings& settings, const Actor& actor);
 
     std::vector<AuditEntry> audit(std::size_t limit = 100);  // newest first
 

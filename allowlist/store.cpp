@@ -664,6 +664,49 @@ std::vector<TargetStatus> RuleStore::targets() {
     return result;
 }
 
+std::optional<WebProxySettings> RuleStore::web_proxy() {
+    auto query = db_->statement("SELECT value FROM meta WHERE key = 'web_proxy'",
+                                "reading the web proxy settings");
+    if (!query.step()) return std::nullopt;
+    const auto doc = nlohmann::json::parse(query.text(0), nullptr, false);
+    auto invalid = [&] {
+        return StoreError(fmt::format("{}: invalid stored web proxy settings", file_.string()));
+    };
+    if (!doc.is_object() || !doc.value("enabled", nlohmann::json()).is_boolean() ||
+        !doc.value("join_urls", nlohmann::json()).is_array())
+        throw invalid();
+    WebProxySettings settings;
+    settings.enabled = doc["enabled"].get<bool>();
+    for (const auto& uri : doc["join_urls"]) {
+        if (!uri.is_string()) throw invalid();
+        settings.join_urls.push_back(uri.get<std::string>());
+    }
+    return settings;
+}
+
+void RuleStore::set_web_proxy(const WebProxySettings& settings, const Actor& actor) {
+    for (std::size_t i = 0; i < settings.join_urls.size(); ++i) {
+        try {
+            parse_join_uri(settings.join_urls[i]);
+        } catch (const RuleError& e) {
+            throw RuleError(fmt::format("field \"join_urls[{}]\": {}", i, e.what()));
+        }
+    }
+    const nlohmann::json doc = {{"enabled", settings.enabled}, {"join_urls", settings.join_urls}};
+    auto transaction = db_->transaction(Transaction::write);
+    db_->statement("INSERT OR REPLACE INTO meta (key, value) VALUES ('web_proxy', ?)",
+                   "storing the web proxy settings")
+        .bind(1, doc.dump())
+        .run();
+    db_->write_audit(
+        now_utc(), actor.name, "web proxy settings",
+        fmt::format("{}; guest account client URIs: {}", settings.enabled ? "enabled" : "disabled",
+                    settings.join_urls.empty()
+                        ? std::string("none")
+                        : fmt::format("{}", fmt::join(settings.join_urls, ", "))));
+    transaction.commit();
+}
+
 std::vector<AuditEntry> RuleStore::audit(std::size_t limit) {
     auto query =
         db_->statement("SELECT id, at, who, action, detail FROM audit ORDER BY id DESC LIMIT ?",
