@@ -371,7 +371,18 @@ int main(int argc, char** argv) {
     if (command == "admin")
         return admin::run_admin_command(
             args,
-            [](const fs::path& file) { return proxy::load_core_config(file).state_directory; },
+            [](const fs::path& file) {
+                // A core's file names its join URLs; anything else is read as an edge's.
+                try {
+                    return proxy::load_core_config(file).state_directory;
+                } catch (const proxy::ConfigError& core_error) {
+                    try {
+                        return proxy::load_edge_config(file).state_directory;
+                    } catch (const proxy::ConfigError&) {
+                        throw core_error;
+                    }
+                }
+            },
             std::cin, std::cout, std::cerr);
     std::cerr << "edgeway: unknown command '" << command << "'\n" << kUsage;
     return kExitUsage;
