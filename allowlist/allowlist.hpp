@@ -279,7 +279,7 @@ class RuleStore {
 
     // The web proxy's settings; nothing when never set (the configuration file's apply).
     std::optional<WebProxySettings> web_proxy();
-    // Stores (and audits) new settings. Throws RuleError naming the field ("join_urls") when a
+    // Stores (and audits) new settings and raises the rules version. Throws RuleError naming the field ("join_urls") when a
     // URI is not a valid join URI.
     void set_web_proxy(const WebProxySettings& settings, const Actor& actor);
 

@@ -698,6 +698,9 @@ void RuleStore::set_web_proxy(const WebProxySettings& settings, const Actor& act
                    "storing the web proxy settings")
         .bind(1, doc.dump())
         .run();
+    // What the edges may pass changes with these (disabled: nothing), so the set gets a new
+    // version for them to apply.
+    db_->bump_version();
     db_->write_audit(
         now_utc(), actor.name, "web proxy settings",
         fmt::format("{}; guest account client URIs: {}", settings.enabled ? "enabled" : "disabled",

@@ -59,14 +59,14 @@ A bad file or field stops start-up with a message naming both, and exit code 2.
 constexpr const char* kDemoUsage =
     R"(usage: edgeway demo [--state-dir DIR] [--https-port P] [--http-port P]
                    [--link-port P] [--webbridge-port P] [--admin-port P]
-                   [--log-level LEVEL]
+                   [--edge-admin-port P] [--log-level LEVEL]
 
 Runs the demo appliance on 127.0.0.1: an edge, a core and the demo web bridge. Certificates
 are created in the state directory (default ./demo-state) on first run and kept after.
-Ports default to 8443 (https), 8080 (redirect), 7443 (link), 9443 (web bridge) and 8445
-(the core's administration); 0 picks a free port. Prints the join URL and the admin URL (with
-the admin password on the first run); open them in a browser (trust DIR/pki/ca.pem, or accept
-the warning).
+Ports default to 8443 (https), 8080 (redirect), 7443 (link), 9443 (web bridge), 8445 (the
+core's administration) and 8446 (the edge's); 0 picks a free port. Prints the join URL and the
+admin URLs (with the admin passwords on the first run); open them in a browser (trust
+DIR/pki/ca.pem, or accept the warning).
 )";
 
 constexpr const char* kPkiUsage = R"(usage: edgeway pki --dir DIR [--host NAME]...
@@ -114,15 +114,40 @@ class StopSignals {
     boost::asio::signal_set signals_;
 };
 
-// The admin server of a core whose configuration has an "admin" object; null otherwise.
-std::unique_ptr<admin::Server> make_admin(const proxy::CoreConfig& config, Logger& log) {
-    if (!config.admin) return nullptr;
+admin::ServerConfig admin_config(const proxy::AdminListenerConfig& listener,
+                                 const fs::path& state_directory) {
     admin::ServerConfig server;
-    server.listen = config.admin->listen;
-    server.certificate = config.admin->certificate;
-    server.private_key = config.admin->private_key;
-    server.state_directory = config.state_directory;
+    server.listen = listener.listen;
+    server.certificate = listener.certificate;
+    server.private_key = listener.private_key;
+    server.state_directory = state_directory;
+    return server;
+}
+
+// The admin server beside a core whose configuration has an "admin" object; null otherwise.
+std::unique_ptr<admin::Server> make_admin(const proxy::CoreConfig& config, proxy::Core& core,
+                                          Logger& log) {
+    if (!config.admin) return nullptr;
+    auto server = admin_config(*config.admin, config.state_directory);
     server.rule_database = config.state_directory / allowlist::kRuleDatabaseFile;
+    server.join_urls = config.join_urls;
+    server.hooks.role = "core";
+    server.hooks.links = [&core] { return core.links(); };
+    server.hooks.requests = &core.requests();
+    return std::make_unique<admin::Server>(std::move(server), log);
+}
+
+// The admin server beside an edge whose configuration has an "admin" object; null otherwise.
+std::unique_ptr<admin::Server> make_admin(const proxy::EdgeConfig& config, proxy::Edge& edge,
+                                          Logger& log) {
+    if (!config.admin) return nullptr;
+    auto server = admin_config(*config.admin, config.state_directory);
+    server.https_certificate = config.certificate;
+    server.https_private_key = config.private_key;
+    server.hooks.role = "edge";
+    server.hooks.links = [&edge] { return edge.links(); };
+    server.hooks.requests = &edge.requests();
+    server.hooks.reload_https_certificate = [&edge] { edge.reload_certificate(); };
     return std::make_unique<admin::Server>(std::move(server), log);
 }
 
@@ -146,9 +171,8 @@ int run_role(const std::vector<std::string>& args, const char* usage, const char
     }
     Logger log(name, config.log_level);
     Logger admin_log("admin", config.log_level);
-    std::unique_ptr<admin::Server> admin;
-    if constexpr (std::is_same_v<Config, proxy::CoreConfig>) admin = make_admin(config, admin_log);
-    Role role(std::move(config), log);
+    Role role(config, log);
+    auto admin = make_admin(config, role, admin_log);
     try {
         role.start();
         if (admin) admin->start();
@@ -203,11 +227,12 @@ int run_demo(const std::vector<std::string>& args) {
     std::vector<std::pair<std::string, std::string>> options;
     if (!parse_pairs(args,
                      {"--state-dir", "--https-port", "--http-port", "--link-port",
-                      "--webbridge-port", "--admin-port", "--log-level"},
+                      "--webbridge-port", "--admin-port", "--edge-admin-port", "--log-level"},
                      options))
         return kExitUsage;
     fs::path state = "demo-state";
-    std::uint16_t https = 8443, http = 8080, link = 7443, webbridge = 9443, admin_port = 8445;
+    std::uint16_t https = 8443, http = 8080, link = 7443, webbridge = 9443, admin_port = 8445,
+                  edge_admin_port = 8446;
     LogLevel level = LogLevel::info;
     for (const auto& [name, value] : options) {
         bool ok = true;
@@ -223,6 +248,8 @@ int run_demo(const std::vector<std::string>& args) {
             ok = parse_port(value, webbridge);
         else if (name == "--admin-port")
             ok = parse_port(value, admin_port);
+        else if (name == "--edge-admin-port")
+            ok = parse_port(value, edge_admin_port);
         else if (name == "--log-level")
             ok = parse_log_level(value, level);
         if (!ok) {
@@ -231,7 +258,7 @@ int run_demo(const std::vector<std::string>& args) {
         }
     }
     Logger edge_log("edge", level), core_log("core", level), bridge_log("webbridge-demo", level),
-        admin_log("admin", level);
+        admin_log("admin", level), edge_admin_log("edge-admin", level);
     try {
         const auto pki = tls::ensure_lab_pki(state / "pki", {});
 
@@ -254,8 +281,14 @@ int run_demo(const std::vector<std::string>& args) {
         edge_config.link_certificate = pki.link_cert();
         edge_config.link_private_key = pki.link_key();
         edge_config.link_client_ca = pki.ca_cert();
+        edge_config.state_directory = state / "edge";
+        // The edge's own administration (its links as it sees them, its 443 certificate).
+        edge_config.admin = proxy::AdminListenerConfig{fmt::format("127.0.0.1:{}", edge_admin_port),
+                                                       pki.edge_cert(), pki.edge_key()};
         proxy::Edge edge(edge_config, edge_log);
         edge.start();
+        auto edge_admin = make_admin(edge_config, edge, edge_admin_log);
+        edge_admin->start();
 
         proxy::CoreConfig core_config;
         core_config.source = "(demo)";
@@ -274,12 +307,13 @@ int run_demo(const std::vector<std::string>& args) {
         // The core's administration, with the lab certificate for localhost.
         core_config.admin = proxy::AdminListenerConfig{fmt::format("127.0.0.1:{}", admin_port),
                                                        pki.edge_cert(), pki.edge_key()};
-        auto admin = make_admin(core_config, admin_log);
         proxy::Core core(core_config, core_log);
+        auto admin = make_admin(core_config, core, admin_log);
         core.start();
         admin->start();
 
         const auto& password = admin->first_start_password();
+        const auto& edge_password = edge_admin->first_start_password();
         std::cout << "Edgeway demo appliance is running.\n"
                   << "Join URL: https://localhost:" << edge.https_port() << "/\n"
                   << "Admin:    https://localhost:" << admin->port() << "/ (user "
@@ -289,12 +323,20 @@ int run_demo(const std::vector<std::string>& args) {
                                  "--state-dir " +
                                      (state / "core").string() + "'")
                   << ")\n"
+                  << "Edge admin: https://localhost:" << edge_admin->port() << "/ (user "
+                  << admin::kFirstAccount << ", password "
+                  << (edge_password ? *edge_password
+                                    : "as set before; change it with 'edgeway admin passwd "
+                                      "admin --state-dir " +
+                                          (state / "edge").string() + "'")
+                  << ")\n"
                   << "  (certificates in " << (state / "pki").string()
                   << "; trust ca.pem there, or accept the browser's warning)\n"
                   << "Press Ctrl+C to stop.\n"
                   << std::flush;
         stop.wait();
         admin->stop();
+        edge_admin->stop();
         core.stop();
         edge.stop();
         bridge.stop();
@@ -329,7 +371,18 @@ int main(int argc, char** argv) {
     if (command == "admin")
         return admin::run_admin_command(
             args,
-            [](const fs::path& file) { return proxy::load_core_config(file).state_directory; },
+            [](const fs::path& file) {
+                // A core's file names its join URLs; anything else is read as an edge's.
+                try {
+                    return proxy::load_core_config(file).state_directory;
+                } catch (const proxy::ConfigError& core_error) {
+                    try {
+                        return proxy::load_edge_config(file).state_directory;
+                    } catch (const proxy::ConfigError&) {
+                        throw core_error;
+                    }
+                }
+            },
             std::cin, std::cout, std::cerr);
     std::cerr << "edgeway: unknown command '" << command << "'\n" << kUsage;
     return kExitUsage;

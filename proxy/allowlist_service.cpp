@@ -42,7 +42,48 @@ std::string describe_targets(const std::vector<allowlist::ResolvedTarget>& targe
 
 AllowlistService::AllowlistService(const CoreConfig& config, Logger& log)
     : config_(config), log_(log), resolver_(config) {
+    settings_.join_urls = config.join_urls;
     for (const auto& uri : config.join_urls) join_uris_.push_back(allowlist::parse_join_uri(uri));
+    for (const auto& uri : join_uris_) domains_.push_back(uri.host);
+}
+
+std::vector<std::string> AllowlistService::domains() const {
+    std::lock_guard lock(domains_mutex_);
+    return domains_;
+}
+
+bool AllowlistService::configured(const std::string& uri) const {
+    for (const auto& known : join_uris_)
+        if (known.uri == uri) return true;
+    return false;
+}
+
+bool AllowlistService::configured_host(const std::string& host) const {
+    for (const auto& known : join_uris_)
+        if (known.host == host) return true;
+    return false;
+}
+
+bool AllowlistService::apply_settings() {
+    allowlist::WebProxySettings wanted;
+    wanted.join_urls = config_.join_urls;
+    if (auto stored = store_->web_proxy()) wanted = std::move(*stored);
+    if (wanted == settings_) return false;
+    if (wanted.enabled != settings_.enabled)
+        log_.warn("web proxy {} by an administrator", wanted.enabled ? "enabled" : "DISABLED");
+    const bool uris_changed = wanted.join_urls != settings_.join_urls;
+    std::vector<allowlist::JoinUri> uris;
+    for (const auto& uri : wanted.join_urls) uris.push_back(allowlist::parse_join_uri(uri));
+    settings_ = std::move(wanted);
+    if (!uris_changed) return false;
+    log_.info("guest account client URIs now: {}", fmt::join(settings_.join_urls, ", "));
+    join_uris_ = std::move(uris);
+    std::erase_if(last_, [&](const auto& entry) { return !configured(entry.first); });
+    std::erase_if(last_good_, [&](const auto& entry) { return !configured(entry.first); });
+    std::lock_guard lock(domains_mutex_);
+    domains_.clear();
+    for (const auto& uri : join_uris_) domains_.push_back(uri.host);
+    return true;
 }
 
 AllowlistService::~AllowlistService() {
@@ -56,6 +97,7 @@ void AllowlistService::start() {
     } catch (const std::exception& e) {
         throw std::runtime_error(std::string("cannot open the allow list: ") + e.what());
     }
+    apply_settings();
     // What the database holds is served at once: after a restart the edges get the last known
     // rules (automatic ones included) before the first DNS answer.
     publish();
@@ -83,6 +125,8 @@ void AllowlistService::publish() {
     const auto current = published_.load();
     if (current && current->version() == set.version) return;
     auto next = std::make_shared<PublishedRules>();
+    next->enabled = settings_.enabled;
+    if (!settings_.enabled) set.rules.clear();
     next->wire = allowlist::rule_set_to_json(set).dump() + "\n";
     std::size_t automatic = 0;
     for (const auto& rule : set.rules) automatic += rule.origin == allowlist::Origin::automatic;
@@ -90,8 +134,11 @@ void AllowlistService::publish() {
     const std::uint64_t version = set.version;
     next->rules = std::make_shared<allowlist::CompiledRules>(std::move(set));
     published_.store(std::move(next));
-    log_.info("allow list version {}: {} automatic and {} editable rules", version, automatic,
-              total - automatic);
+    if (settings_.enabled)
+        log_.info("allow list version {}: {} automatic and {} editable rules", version, automatic,
+                  total - automatic);
+    else
+        log_.info("allow list version {}: empty, the web proxy is disabled", version);
     for (const auto& listener : listeners_) listener();
 }
 
@@ -101,7 +148,13 @@ awaitable<void> AllowlistService::poll_loop() {
         timer.expires_after(kPollInterval);
         co_await timer.async_wait(use_awaitable);
         try {
-            if (store_->changed_elsewhere()) publish();
+            if (store_->changed_elsewhere()) {
+                if (apply_settings()) {  // resolve the new URIs now
+                    rediscover_ = true;
+                    discovery_timer_.cancel();
+                }
+                publish();
+            }
         } catch (const std::exception& e) {
             log_.warn("reading the allow list failed: {}", e.what());
         }
@@ -109,11 +162,12 @@ awaitable<void> AllowlistService::poll_loop() {
 }
 
 awaitable<void> AllowlistService::discovery_loop() {
-    asio::steady_timer timer(io_);
     for (;;) {
+        rediscover_ = false;
         co_await discover_once();
-        timer.expires_after(config_.discovery_interval);
-        co_await timer.async_wait(use_awaitable);
+        if (rediscover_) continue;  // the URIs changed while this round ran
+        discovery_timer_.expires_after(config_.discovery_interval);
+        co_await discovery_timer_.async_wait(asio::as_tuple(use_awaitable));
     }
 }
 
@@ -160,6 +214,7 @@ awaitable<void> AllowlistService::discover_once() {
         bool all_known = effective.size() == join_uris_.size();
         if (!all_known)
             for (const auto& rule : store_->automatic_rules()) {
+                if (!configured_host(rule.host)) continue;  // its URI was removed
                 bool known = false;
                 for (const auto& r : effective) known = known || r.uri.host == rule.host;
                 if (!known && std::find(rules.begin(), rules.end(), rule) == rules.end())

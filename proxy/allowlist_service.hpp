@@ -9,10 +9,12 @@
 #include "proxy/shared_rules.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -33,6 +35,8 @@ class AllowlistService {
 
     const SharedRules& rules() const { return published_; }
     const InsideResolver& resolver() const { return resolver_; }
+    // The hosts of the guest account client URIs in use. Safe from any thread.
+    std::vector<std::string> domains() const;
 
   private:
     boost::asio::awaitable<void> discovery_loop();
@@ -40,10 +44,18 @@ class AllowlistService {
     boost::asio::awaitable<void> discover_once();
     void publish();
     void log_resolution(const allowlist::Resolution& now);
+    // Takes the web proxy settings an operator stored (or the configuration file's); true when
+    // the guest account client URIs changed.
+    bool apply_settings();
+    bool configured(const std::string& uri) const;
+    bool configured_host(const std::string& host) const;
 
     const CoreConfig& config_;
     Logger& log_;
+    allowlist::WebProxySettings settings_;  // in effect
     std::vector<allowlist::JoinUri> join_uris_;
+    mutable std::mutex domains_mutex_;
+    std::vector<std::string> domains_;  // join_uris_' hosts, for other threads
     InsideResolver resolver_;
     std::unique_ptr<allowlist::RuleStore> store_;  // used on the service thread only
     SharedRules published_;
@@ -51,7 +63,9 @@ class AllowlistService {
     std::map<std::string, allowlist::Resolution> last_;       // per URI: the last answer
     std::map<std::string, allowlist::Resolution> last_good_;  // per URI: the last non-error one
     bool checked_once_ = false;
+    bool rediscover_ = false;  // set when the URIs change; the discovery loop starts over
     boost::asio::io_context io_{1};
+    boost::asio::steady_timer discovery_timer_{io_};  // cancelled to discover at once
     std::thread thread_;
 };
 

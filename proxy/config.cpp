@@ -172,6 +172,23 @@ void read_link_timing(Fields fields, LinkTiming& timing, bool dialler) {
 
 }  // namespace
 
+namespace {
+
+// The "admin" object of either role; absent: no admin listener.
+std::optional<AdminListenerConfig> read_admin(Fields& top) {
+    if (!top.find("admin")) return std::nullopt;
+    Fields admin = top.object("admin");
+    AdminListenerConfig listener;
+    admin.text("listen", listener.listen);
+    check_address(admin, "listen", listener.listen, false);
+    admin.path("certificate", listener.certificate, true);
+    admin.path("private_key", listener.private_key, true);
+    admin.no_others();
+    return listener;
+}
+
+}  // namespace
+
 EdgeConfig load_edge_config(const std::filesystem::path& file) {
     const json doc = parse_file(file);
     EdgeConfig config;
@@ -216,6 +233,8 @@ EdgeConfig load_edge_config(const std::filesystem::path& file) {
     limits.no_others();
 
     read_link_timing(top.object("link"), config.link, false);
+    top.path("state_directory", config.state_directory, false);
+    config.admin = read_admin(top);
     top.no_others();
     return config;
 }
@@ -299,16 +318,7 @@ CoreConfig load_core_config(const std::filesystem::path& file) {
     upstream.millis("response_timeout_ms", config.upstream_response_timeout, 100);
     upstream.no_others();
 
-    if (top.find("admin")) {
-        Fields admin = top.object("admin");
-        AdminListenerConfig listener;
-        admin.text("listen", listener.listen);
-        check_address(admin, "listen", listener.listen, false);
-        admin.path("certificate", listener.certificate, true);
-        admin.path("private_key", listener.private_key, true);
-        admin.no_others();
-        config.admin = std::move(listener);
-    }
+    config.admin = read_admin(top);
     top.no_others();
     return config;
 }

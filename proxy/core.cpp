@@ -4,6 +4,7 @@
 #include "proxy/allowlist_feed.hpp"
 #include "proxy/allowlist_service.hpp"
 #include "proxy/backoff.hpp"
+#include "proxy/link_board.hpp"
 #include "proxy/link_session.hpp"
 #include "proxy/listen.hpp"
 #include "proxy/proxy.hpp"
@@ -55,6 +56,8 @@ struct Core::Impl {
     std::unique_ptr<UpstreamContext> upstream;
     std::vector<std::thread> threads;
     LinkSession::Settings link_settings;
+    telemetry::RequestLog requests;
+    LinkBoard board{[this] { return allowlist.domains(); }};
 
     Impl(CoreConfig c, Logger& l) : config(std::move(c)), log(l), allowlist(config, log) {
         link_settings.timing = config.link;
@@ -103,12 +106,18 @@ struct Core::Impl {
         Backoff backoff(config.link.reconnect_min, config.link.reconnect_max,
                         std::random_device{}() ^ index);
         asio::steady_timer pause(worker.io);
+        const std::string key = fmt::format("{}#{}", edge.address, index);
+        board.connecting(key, edge.address, edge.server_name);
         while (!worker.stopping) {
             std::string reason;
             auto tls = co_await dial(edge, reason);
             if (tls) {
                 auto link = std::make_shared<LinkSession>(std::move(*tls), LinkSession::Role::core,
                                                           link_settings, log, edge.address);
+                link->set_ready_handler(
+                    [this, key, name = edge.server_name, weak = std::weak_ptr(link)] {
+                        if (auto up = weak.lock()) board.active(key, name, up);
+                    });
                 link->set_stream_handler([this, &worker](std::shared_ptr<LinkStream> stream) {
                     auto on_done = [this](std::exception_ptr error) { log_failure(error); };
                     if (is_allowlist_feed(*stream))
@@ -128,6 +137,7 @@ struct Core::Impl {
                 if (std::chrono::steady_clock::now() - up_since >= kHealthyLink) backoff.reset();
             }
             if (worker.stopping) break;
+            board.failed(key, reason);
             const auto delay = backoff.next();
             if (tls)
                 log.info("link to {} lost ({}); redialling in {} ms", edge.address, reason,
@@ -158,8 +168,8 @@ struct Core::Impl {
             log.warn(
                 "webbridge_tls.insecure_skip_verify is set: the web bridge's certificate is "
                 "NOT verified (lab use only)");
-        upstream = std::make_unique<UpstreamContext>(
-            UpstreamContext{config, log, webbridge_tls, allowlist.rules(), allowlist.resolver()});
+        upstream = std::make_unique<UpstreamContext>(UpstreamContext{
+            config, log, webbridge_tls, allowlist.rules(), allowlist.resolver(), requests});
         if (allowlist.resolver().lab())
             log.warn("lab resolver in use (resolve / hosts_file): the inside DNS is not asked");
 
@@ -205,6 +215,12 @@ void Core::start() {
 }
 void Core::stop() {
     impl_->stop();
+}
+std::vector<telemetry::LinkStatus> Core::links() const {
+    return impl_->board.snapshot();
+}
+const telemetry::RequestLog& Core::requests() const {
+    return impl_->requests;
 }
 
 }  // namespace edgeway::proxy

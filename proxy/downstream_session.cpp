@@ -41,15 +41,40 @@ struct Exchange {
     std::string method;
     std::string host;
     std::string path;
+    bool websocket = false;
     unsigned status = 0;
+    std::string refusal;  // a telemetry::kRefusal… label when the edge answered itself
+    std::string detail;
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
+    telemetry::Clock::time_point at = telemetry::Clock::now();
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     bool response_started = false;
     bool upload_done = false;
     unsigned upload_failure = 0;  // status to answer when reading the body failed
     bool keep_alive = true;
 };
+
+// The /metrics label of a request the edge answered itself.
+const char* refusal_label(unsigned status) {
+    switch (status) {
+        case 403:
+        case 405:
+            return telemetry::kRefusalNoRule;
+        case 408:
+            return telemetry::kRefusalTimeout;
+        case 413:
+        case 431:
+            return telemetry::kRefusalTooLarge;
+        case 502:
+        case 504:
+            return telemetry::kRefusalUpstream;
+        case 503:
+            return telemetry::kRefusalNoLink;
+        default:
+            return telemetry::kRefusalBadRequest;
+    }
+}
 
 class DownstreamSession {
   public:
@@ -58,7 +83,7 @@ class DownstreamSession {
         boost::system::error_code ec;
         const auto peer = socket.remote_endpoint(ec);
         client_ = ec ? "unknown" : fmt::format("{}:{}", peer.address().to_string(), peer.port());
-        stream_.emplace(std::move(socket), *context_.https_tls);
+        stream_.emplace(std::move(socket), *context_.https_tls.load());
     }
 
     awaitable<void> run() {
@@ -158,6 +183,7 @@ class DownstreamSession {
         }
 
         const bool websocket = beast::websocket::is_upgrade(request);
+        exchange.websocket = websocket;
         const char* sni = SSL_get_servername(stream_->native_handle(), TLSEXT_NAMETYPE_host_name);
         allowlist::RequestHead head;
         head.method = request.method_string();
@@ -490,6 +516,8 @@ class DownstreamSession {
                            std::string_view detail, std::string_view reason = {}, bool log = true) {
         const bool close = status != 403 && status != 503;
         exchange.status = status;
+        exchange.refusal = refusal_label(status);
+        exchange.detail = reason.empty() ? std::string(detail) : std::string(reason);
         exchange.response_started = true;
         const std::string response = local_response(status, title, detail, close);
         exchange.bytes_out += response.size();
@@ -504,6 +532,12 @@ class DownstreamSession {
     }
 
     void log_access(const Exchange& exchange) const {
+        context_.requests.record({exchange.at, exchange.client,
+                                  exchange.websocket ? "wss" : "https", exchange.method,
+                                  exchange.host, exchange.path, exchange.status, exchange.refusal,
+                                  exchange.detail, exchange.bytes_in, exchange.bytes_out,
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - exchange.start)});
         context_.log.info(
             "access trace={} client={} method={} host={} path={} status={} in={} out={} ms={:.3f}",
             exchange.trace, exchange.client, exchange.method.empty() ? "-" : exchange.method,

@@ -4,6 +4,7 @@
 #include "proxy/allowlist_feed.hpp"
 #include "proxy/edge_worker.hpp"
 #include "proxy/http_util.hpp"
+#include "proxy/link_board.hpp"
 #include "proxy/listen.hpp"
 #include "proxy/proxy.hpp"
 
@@ -17,6 +18,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 namespace edgeway::proxy {
@@ -39,9 +41,23 @@ struct Edge::Impl {
     std::uint16_t https_port = 0, redirect_port = 0, link_port = 0;
     std::vector<std::thread> threads;
     LinkSession::Settings link_settings;
+    telemetry::RequestLog requests;
+    LinkBoard board{[this] { return allowed_hosts(); }};
 
     Impl(EdgeConfig c, Logger& l) : config(std::move(c)), log(l) {
         link_settings.timing = config.link;
+    }
+
+    // The hosts the allow list opens: the domains the links serve, as far as the edge knows.
+    std::vector<std::string> allowed_hosts() const {
+        std::set<std::string> hosts;
+        if (const auto current = rules.load())
+            for (const auto& rule : current->rules->rule_set().rules) hosts.insert(rule.host);
+        return {hosts.begin(), hosts.end()};
+    }
+
+    std::shared_ptr<asio::ssl::context> make_https_context() const {
+        return tls::make_server_context({config.certificate, config.private_key, {}, {"http/1.1"}});
     }
 
     // Logs what ended a connection's coroutine with an exception; nothing else sees it.
@@ -90,18 +106,21 @@ struct Edge::Impl {
             log.warn("link refused from {}: the client did not offer ALPN h2", peer);
             co_return;
         }
-        const std::string name =
-            fmt::format("{} (CN={})", peer, tls::peer_common_name(tls.native_handle()));
+        const std::string common_name = tls::peer_common_name(tls.native_handle());
+        const std::string name = fmt::format("{} (CN={})", peer, common_name);
         auto link = std::make_shared<LinkSession>(std::move(tls), LinkSession::Role::edge,
                                                   link_settings, log, name);
-        link->set_ready_handler([this, &worker, weak = std::weak_ptr(link)] {
-            if (auto up = weak.lock())
+        link->set_ready_handler([this, &worker, weak = std::weak_ptr(link), common_name] {
+            if (auto up = weak.lock()) {
+                board.active(up->peer(), common_name, up);
                 asio::co_spawn(worker.io, receive_allowlist_feed(std::move(up), rules, log),
                                on_done("allow-list feed"));
+            }
         });
         worker.links.push_back(link);
-        co_await link->run();
+        const std::string reason = co_await link->run();
         std::erase(worker.links, link);
+        board.failed(name, reason);
     }
 
     // A browser connection is served on the worker that accepted it, unless that worker has no
@@ -130,8 +149,7 @@ struct Edge::Impl {
 
         link_tls = tls::make_server_context(
             {config.link_certificate, config.link_private_key, config.link_client_ca, {"h2"}});
-        auto https_tls =
-            tls::make_server_context({config.certificate, config.private_key, {}, {"http/1.1"}});
+        auto https_tls = make_https_context();
 
         // The first acceptor fixes the port (the configured one, or a free one for port 0);
         // the other workers join it with SO_REUSEPORT.
@@ -141,8 +159,8 @@ struct Edge::Impl {
             https_endpoint = https_acceptors.back().local_endpoint();
         }
         https_port = https_endpoint.port();
-        context = std::make_unique<EdgeContext>(EdgeContext{
-            config, log, https_tls, config.public_https_port.value_or(https_port), rules});
+        context = std::make_unique<EdgeContext>(
+            config, log, https_tls, config.public_https_port.value_or(https_port), rules, requests);
         log.info("https listening on {}", to_string(https_endpoint));
 
         link_acceptor.emplace(
@@ -239,6 +257,18 @@ std::uint16_t Edge::link_port() const {
 }
 void Edge::stop() {
     impl_->stop();
+}
+void Edge::reload_certificate() {
+    if (!impl_->context) throw std::runtime_error("the edge is not running");
+    auto next = impl_->make_https_context();  // throws, and nothing changes, when unusable
+    impl_->context->https_tls.store(std::move(next));
+    impl_->log.info("https certificate reloaded from {}", impl_->config.certificate.string());
+}
+std::vector<telemetry::LinkStatus> Edge::links() const {
+    return impl_->board.snapshot();
+}
+const telemetry::RequestLog& Edge::requests() const {
+    return impl_->requests;
 }
 
 }  // namespace edgeway::proxy

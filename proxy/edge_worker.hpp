@@ -34,9 +34,12 @@ struct EdgeWorker {
 struct EdgeContext {
     const EdgeConfig& config;
     Logger& log;
-    std::shared_ptr<boost::asio::ssl::context> https_tls;
+    // Swapped whole when the certificate is reloaded: a new connection takes the current one,
+    // an open connection keeps the one it started with (OpenSSL counts its references).
+    std::atomic<std::shared_ptr<boost::asio::ssl::context>> https_tls;
     std::uint16_t public_https_port;
     const SharedRules& rules;
+    telemetry::RequestLog& requests;
 };
 
 // One browser connection: TLS, HTTP/1.1 keep-alive, each request forwarded over a link.

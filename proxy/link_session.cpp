@@ -57,6 +57,8 @@ struct LinkSession::Callbacks {
         auto stream = std::make_shared<LinkStream>(link, link.executor());
         stream->set_id(frame->hd.stream_id);
         link.streams_[frame->hd.stream_id] = stream;
+        link.streams_total_.add(1);
+        link.streams_open_.value = link.streams_.size();
         nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, stream.get());
         return 0;
     }
@@ -78,6 +80,8 @@ struct LinkSession::Callbacks {
             case NGHTTP2_SETTINGS:
                 if (!(frame->hd.flags & NGHTTP2_FLAG_ACK) && !link.ready_) {
                     link.ready_ = true;
+                    link.since_ = telemetry::Clock::now().time_since_epoch().count();
+                    link.up_ = true;
                     link.log_.info("link up {} {}", link.role_ == Role::edge ? "from" : "to",
                                    link.peer_);
                     if (link.ready_handler_) asio::post(link.executor(), link.ready_handler_);
@@ -197,8 +201,10 @@ awaitable<std::string> LinkSession::run() {
         fail(e.what());
     }
     fail("closed");
+    up_ = false;
     socket_.close();
     auto streams = std::move(streams_);
+    streams_open_.value = 0;
     for (auto& [id, stream] : streams) stream->on_link_down();
     log_.info("link down {} {}: reason: {}", role_ == Role::edge ? "from" : "to", peer_,
               close_reason_);
@@ -220,6 +226,8 @@ std::shared_ptr<LinkStream> LinkSession::open_stream(const Headers& headers, boo
     }
     stream->set_id(id);
     streams_[id] = stream;
+    streams_total_.add(1);
+    streams_open_.value = streams_.size();
     wake_writer();
     return stream;
 }
@@ -263,6 +271,19 @@ void LinkSession::forget(std::int32_t stream_id) {
     if (it == streams_.end()) return;
     asio::post(executor(), [stream = std::move(it->second)] {});
     streams_.erase(it);
+    streams_open_.value = streams_.size();
+}
+
+telemetry::LinkStatus LinkSession::status() const {
+    telemetry::LinkStatus status;
+    status.peer = peer_;
+    status.state = up_ ? telemetry::LinkState::active : telemetry::LinkState::connecting;
+    status.since = telemetry::Clock::time_point(telemetry::Clock::duration(since_.load()));
+    status.streams_open = streams_open_.get();
+    status.streams_total = streams_total_.get();
+    status.bytes_in = bytes_received_.get();
+    status.bytes_out = bytes_sent_.get();
+    return status;
 }
 
 void LinkSession::resume(std::int32_t stream_id) {
@@ -294,7 +315,7 @@ awaitable<void> LinkSession::read_loop() {
             co_return;
         }
         last_received_ = Clock::now();
-        bytes_received_ += n;
+        bytes_received_.add(n);
         const ssize_t rv = nghttp2_session_mem_recv(session_, buffer.data(), n);
         if (rv < 0) {
             fail(std::string("HTTP/2 protocol error: ") + nghttp2_strerror(static_cast<int>(rv)));
@@ -333,7 +354,7 @@ awaitable<void> LinkSession::write_loop() {
             if (ec != asio::error::operation_aborted) fail("write failed: " + tls::describe(ec));
             co_return;
         }
-        bytes_sent_ += n;
+        bytes_sent_.add(n);
     }
 }
 

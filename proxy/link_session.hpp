@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/log.hpp"
+#include "common/telemetry.hpp"
 #include "proxy/link_stream.hpp"
 #include "proxy/proxy.hpp"
 #include "proxy/signal.hpp"
@@ -13,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -60,8 +62,10 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
     bool ready() const { return ready_ && !closing_; }
     std::size_t open_streams() const { return streams_.size(); }
     const std::string& peer() const { return peer_; }
-    std::uint64_t bytes_received() const { return bytes_received_; }
-    std::uint64_t bytes_sent() const { return bytes_sent_; }
+
+    // The link's state and counters (peer, state, since, streams, bytes); name and domains are
+    // the caller's to fill. Safe from any thread: the counters are atomics.
+    telemetry::LinkStatus status() const;
     boost::asio::any_io_executor executor() { return socket_.get_executor(); }
 
   private:
@@ -96,8 +100,19 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
     bool ready_ = false;
     bool closing_ = false;
     std::string close_reason_;
-    std::uint64_t bytes_received_ = 0;
-    std::uint64_t bytes_sent_ = 0;
+
+    // Written on the link's executor only, read by the status page from another thread. One
+    // writer: a relaxed load and store, no locked instruction on the hot path.
+    struct Counter {
+        std::atomic<std::uint64_t> value{0};
+        void add(std::uint64_t n) {
+            value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+        }
+        std::uint64_t get() const { return value.load(std::memory_order_relaxed); }
+    };
+    Counter bytes_received_, bytes_sent_, streams_total_, streams_open_;
+    std::atomic<bool> up_{false};
+    std::atomic<telemetry::Clock::rep> since_{telemetry::Clock::now().time_since_epoch().count()};
 };
 
 }  // namespace edgeway::proxy

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/log.hpp"
+#include "common/telemetry.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -42,6 +43,14 @@ struct EdgeLimits {
     Millis io_timeout{60000};  // a body read or write that makes no progress for this long
 };
 
+// The administration listener (HTTPS, authenticated). Runs beside the role, never on its 443.
+struct AdminListenerConfig {
+    std::string listen = "0.0.0.0:445";
+    // Required: a core has no 443 certificate and its link certificate is a client's; an edge's
+    // 443 certificate is the browsers', replaced on its own.
+    std::filesystem::path certificate, private_key;
+};
+
 struct EdgeConfig {
     std::filesystem::path source;  // the file it came from, for messages
     LogLevel log_level = LogLevel::info;
@@ -54,18 +63,13 @@ struct EdgeConfig {
     std::filesystem::path link_certificate, link_private_key, link_client_ca;
     EdgeLimits limits;
     LinkTiming link;
+    std::filesystem::path state_directory = "/var/lib/edgeway/edge";  // admin.db lives here
+    std::optional<AdminListenerConfig> admin;
 };
 
 struct EdgeTarget {
     std::string address;      // host:port of the edge's link listener
     std::string server_name;  // name its link certificate must carry
-};
-
-// The administration listener (HTTPS, authenticated). Runs beside the role, never on its 443.
-struct AdminListenerConfig {
-    std::string listen = "0.0.0.0:445";
-    // Required on the core: it has no 443 certificate, and its link certificate is a client's.
-    std::filesystem::path certificate, private_key;
 };
 
 struct CoreConfig {
@@ -110,6 +114,14 @@ class Edge {
     // Stops accepting, closes links and connections, joins the worker threads.
     void stop();
 
+    // Re-reads the 443 certificate and key files; new connections use them, open ones keep
+    // theirs. Throws std::runtime_error naming the file when they cannot be used (nothing
+    // changes then).
+    void reload_certificate();
+    // One row per core connected, and per core whose link went down (until it is back).
+    std::vector<telemetry::LinkStatus> links() const;
+    const telemetry::RequestLog& requests() const;
+
   private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
@@ -122,6 +134,11 @@ class Core {
     ~Core();
     void start();
     void stop();
+
+    // One row per link the core keeps (each configured edge, links_per_edge times).
+    std::vector<telemetry::LinkStatus> links() const;
+    // The requests that came over the links: forwarded, or refused by the core's own check.
+    const telemetry::RequestLog& requests() const;
 
   private:
     struct Impl;

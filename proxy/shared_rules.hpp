@@ -13,6 +13,9 @@ namespace edgeway::proxy {
 struct PublishedRules {
     std::shared_ptr<const allowlist::CompiledRules> rules;
     std::string wire;  // core: the rule set as one NDJSON line, as pushed to the edges
+    // Core: false when an operator disabled the web proxy. The set pushed to the edges is then
+    // empty, so they refuse everything, and the core answers 503 to anything that still comes.
+    bool enabled = true;
     std::uint64_t version() const { return rules->version(); }
 };
 

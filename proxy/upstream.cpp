@@ -79,8 +79,15 @@ class UpstreamExchange {
         head.host = authority_;
         head.websocket = websocket_;
         const auto rules = context_.rules.load();
+        if (rules && !rules->enabled) {
+            refusal_label_ = telemetry::kRefusalDisabled;
+            co_await answer(503, "Service Unavailable", "The web proxy is disabled on this server.",
+                            "the web proxy is disabled by its administrator");
+            co_return;
+        }
         AccessCheck check = check_access(head, rules.get());
         if (check.status != 0) {
+            if (check.status == 400) refusal_label_ = telemetry::kRefusalBadRequest;
             const bool forbidden = check.status == 403 || check.status == 503;
             const std::string_view title = forbidden ? "Forbidden" : "Bad Request";
             co_await answer(forbidden ? 403 : check.status, title,
@@ -365,6 +372,8 @@ class UpstreamExchange {
 
     awaitable<void> fail(unsigned status, const std::string& reason) {
         context_.log.warn("upstream error trace={}: {}", trace_, reason);
+        refusal_ = telemetry::kRefusalUpstream;
+        detail_ = reason;
         const std::string_view title = status == 504 ? "Gateway Timeout" : "Bad Gateway";
         co_await answer(status, title,
                         "The meeting server could not be reached. Try again shortly.", {});
@@ -379,6 +388,8 @@ class UpstreamExchange {
         co_await link_->write(body);
         link_->finish();
         if (!refusal.empty()) {
+            refusal_ = refusal_label_;
+            detail_ = refusal;
             context_.log.info("refused trace={} host={} path={} status={}: {}", trace_, authority_,
                               path_, status, refusal);
             log_access();
@@ -386,6 +397,11 @@ class UpstreamExchange {
     }
 
     void log_access() const {
+        context_.requests.record({at_, client_, websocket_ ? "wss" : "https",
+                                  websocket_ ? std::string("GET") : method_, authority_, path_,
+                                  status_, refusal_, detail_, bytes_in_, bytes_out_,
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - start_)});
         context_.log.info(
             "access trace={} client={} method={} host={} path={} status={} in={} out={} ms={:.3f}",
             trace_, client_.empty() ? "-" : client_, websocket_ ? std::string_view("GET") : method_,
@@ -405,7 +421,10 @@ class UpstreamExchange {
     bool reusable_ = false;  // the response was read whole and the web bridge keeps the connection
     beast::flat_buffer buffer_;
     unsigned status_ = 0;
+    std::string refusal_, detail_;  // when the core answered itself
+    const char* refusal_label_ = telemetry::kRefusalNoRule;
     std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
+    telemetry::Clock::time_point at_ = telemetry::Clock::now();
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 

@@ -22,6 +22,7 @@ struct UpstreamContext {
     std::shared_ptr<boost::asio::ssl::context> tls;
     const SharedRules& rules;
     const InsideResolver& resolver;
+    telemetry::RequestLog& requests;
 };
 
 using UpstreamStream = tls::Stream;
