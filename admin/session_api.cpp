@@ -81,10 +81,11 @@ std::optional<Response> SessionApi::basic_auth(const Request& request,
     while (!text.empty() && (text.back() == '=' || text.back() == ' ')) text.pop_back();
     for (char& c : text) c = c == '+' ? '-' : c == '/' ? '_' : c;
     std::string decoded;
-    const auto colon = decoded.npos;
-    if (!from_base64url(text, decoded) || decoded.find(':') == colon) return challenge();
-    const std::string user = decoded.substr(0, decoded.find(':'));
-    const std::string password = decoded.substr(decoded.find(':') + 1);
+    if (!from_base64url(text, decoded)) return challenge();
+    const auto colon = decoded.find(':');
+    if (colon == std::string::npos) return challenge();
+    const std::string user = decoded.substr(0, colon);
+    const std::string password = decoded.substr(colon + 1);
     if (!check_password(user, password, context)) return challenge();
     state_.login_limiter.succeeded(context.client);
     return std::nullopt;

@@ -5,7 +5,12 @@
 // page of the navigation. Screenshots go to ARTIFACTS. Exit code 0 when every step passed; each
 // step is logged.
 //
+// With EDGE_ADMIN_URL set it then logs in to the edge's administration and waits for the
+// traversal link to show LINK_STATE ("Active"); PHASE=edge-only does only that (the test runs it
+// again with LINK_STATE=Failed once it has stopped the core).
+//
 // usage: node admin_ui.mjs  (environment: ADMIN_URL, ADMIN_PASSWORD, EDGE_URL, EDGE_PORT,
+//                            EDGE_ADMIN_URL, EDGE_ADMIN_PASSWORD, LINK_STATE, PHASE,
 //                            ARTIFACTS, PLAYWRIGHT_CORE = path of the playwright-core module)
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -38,22 +43,79 @@ async function waitForEdgeStatus(context, status, timeoutMs) {
   throw new Error(`the edge answered ${last} for /health, not ${status}, within ${timeoutMs} ms`);
 }
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic"],
-});
-try {
+const consoleErrors = [];
+
+// A page in its own browser context (the core's and the edge's admin share the host name
+// localhost, so their session cookies must not meet).
+async function newPage(browser) {
   // The lab CA is in no browser trust store; TLS itself is still real.
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
   const page = await context.newPage();
-  const consoleErrors = [];
   // Failed API calls (401, 422) are logged by Chromium as "Failed to load resource"; those are
   // expected here. Anything else (a CSP violation, a script error) fails the test.
   page.on("console", (message) => {
     if (message.type() === "error" && !message.text().startsWith("Failed to load resource"))
-      consoleErrors.push(message.text());
+      consoleErrors.push(`${page.url()}: ${message.text()}`);
   });
-  page.on("pageerror", (error) => consoleErrors.push(error.message));
+  page.on("pageerror", (error) => consoleErrors.push(`${page.url()}: ${error.message}`));
+  return { context, page };
+}
+
+// Visits every page of the navigation; none may show an error. Returns their paths.
+async function visitEveryPage(page, baseUrl, prefix) {
+  const links = await page.locator("nav#nav a").evaluateAll((as) => as.map((a) => a.pathname));
+  for (const link of links) {
+    await page.goto(`${baseUrl}${link}`);
+    await page.locator("nav#nav a.current").waitFor();
+    await page.locator("#who").filter({ hasText: "admin" }).waitFor();
+    await page.waitForLoadState("networkidle");
+    const error = await page.locator("#page-error").textContent();
+    if (error) throw new Error(`${link} shows an error: ${error}`);
+    await shot(page, `${prefix}${link.replaceAll("/", "-")}`);
+  }
+  return links;
+}
+
+// The edge's administration: its navigation has no allow list; its traversal links page shows
+// the link to the core in `state`.
+async function edgeSteps(browser, state, prefix) {
+  const edgeAdminUrl = process.env.EDGE_ADMIN_URL;
+  const { page } = await newPage(browser);
+  step(`log in to the edge's administration (${prefix})`);
+  await page.goto(`${edgeAdminUrl}/`);
+  await page.waitForURL(`${edgeAdminUrl}/login`);
+  await page.fill("#user", "admin");
+  await page.fill("#password", process.env.EDGE_ADMIN_PASSWORD);
+  await page.click("#login-button");
+  await page.waitForURL(`${edgeAdminUrl}/status/links`);
+  await page.locator("#role").filter({ hasText: "edge" }).waitFor();
+
+  step(`the edge's traversal link is ${state}`);
+  const row = page.locator("#links tbody tr", { has: page.locator(`.badge.${state.toLowerCase()}`) });
+  await row.first().waitFor({ timeout: 15000 });
+  const text = await row.first().textContent();
+  if (state === "Failed" && !/ago/.test(text)) throw new Error(`no "since" in ${text}`);
+  await shot(page, `${prefix}-links-${state.toLowerCase()}`);
+
+  if (state === "Active") {
+    step("the edge's navigation hides what an edge lacks; its pages load");
+    const links = await visitEveryPage(page, edgeAdminUrl, `${prefix}-page`);
+    if (links.includes("/rules") || links.includes("/webproxy"))
+      throw new Error(`the edge's navigation shows core pages: ${links}`);
+    for (const expected of ["/status/links", "/system", "/logs"])
+      if (!links.includes(expected)) throw new Error(`the edge's navigation lacks ${expected}`);
+
+    step("the edge's logs page lists its refusals of /health with the reason");
+    await page.goto(`${edgeAdminUrl}/logs?refused=1&q=%2Fhealth`);
+    await page.locator("#requests tbody tr", { hasText: "no_rule" }).first().waitFor();
+    if (!(await page.isChecked("#refused"))) throw new Error("the filter form lost refused=1");
+    await shot(page, `${prefix}-logs-refused`);
+  }
+}
+
+// The core's administration: login, rules against 443, validation messages, every page.
+async function coreSteps(browser) {
+  const { context, page } = await newPage(browser);
 
   step("the edge refuses /health before any rule");
   await waitForEdgeStatus(context, 403, 5000);
@@ -129,20 +191,9 @@ try {
   await page.locator("#webproxy-source").filter({ hasText: "configuration file" }).waitFor();
 
   step("every page of the navigation loads without errors");
-  const links = await page.locator("nav#nav a").evaluateAll((as) => as.map((a) => a.pathname));
-  for (const expected of ["/rules", "/webproxy", "/system"])
+  const links = await visitEveryPage(page, adminUrl, "10-page");
+  for (const expected of ["/rules", "/webproxy", "/status/links", "/system", "/logs"])
     if (!links.includes(expected)) throw new Error(`navigation lacks ${expected}: ${links}`);
-  let index = 8;
-  for (const link of links) {
-    await page.goto(`${adminUrl}${link}`);
-    await page.locator("nav#nav a.current").waitFor();
-    await page.locator("#who").filter({ hasText: "admin" }).waitFor();
-    await page.waitForLoadState("networkidle");
-    const error = await page.locator("#page-error").textContent();
-    if (error) throw new Error(`${link} shows an error: ${error}`);
-    await shot(page, `${String(index).padStart(2, "0")}-page${link.replaceAll("/", "-")}`);
-    index += 1;
-  }
 
   step("the administration page shows the port, the account and the certificate");
   await page.goto(`${adminUrl}/system`);
@@ -163,8 +214,9 @@ try {
   await shot(page, "20-system-validation");
 
   if (links.includes("/logs")) {
-    step("the logs page lists the refused /health and its filter validates its input");
-    await page.goto(`${adminUrl}/logs?refused=1&q=%2Fhealth`);
+    // The core saw /health only while the rule let it through (the edge refused the rest).
+    step("the core's logs page lists the forwarded /health and its filter validates its input");
+    await page.goto(`${adminUrl}/logs?q=%2Fhealth`);
     await page.locator("#requests tbody tr", { hasText: "/health" }).first().waitFor();
     await page.fill("#status", "abc");
     await page.click("#filter-button");
@@ -175,7 +227,23 @@ try {
   }
 
   step("the audit log lists the rule changes made above");
+  await page.goto(`${adminUrl}/system`);
   await page.locator("#audit tbody tr", { hasText: "rule removed" }).first().waitFor();
+
+}
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic"],
+});
+try {
+  if (process.env.PHASE === "edge-only") {
+    await edgeSteps(browser, process.env.LINK_STATE || "Failed", "40-edge");
+  } else {
+    await coreSteps(browser);
+    if (process.env.EDGE_ADMIN_URL)
+      await edgeSteps(browser, process.env.LINK_STATE || "Active", "30-edge");
+  }
 
   if (consoleErrors.length > 0)
     throw new Error(`console errors: ${consoleErrors.join(" | ")}`);

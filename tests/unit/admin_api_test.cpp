@@ -4,11 +4,13 @@
 // and the audit log. Each case starts its own server on a kernel-picked port in a temp dir.
 #include "admin/admin.hpp"
 #include "admin/certificate_check.hpp"
+#include "admin/certificates_api.hpp"
 #include "tests/support/admin_client.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tls/tls.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <catch2/catch.hpp>
 
@@ -680,4 +682,57 @@ TEST_CASE("admin API: accounts are added, changed and deleted, never the last on
                                read_file(admin.dir / "state" / "admin.db-wal");
     CHECK(stored.find(bob_password) == std::string::npos);
     CHECK(stored.find(new_password) == std::string::npos);
+}
+
+namespace {
+
+// A self-signed EC certificate valid from now + from_days to now + to_days, as PEM, with its key.
+std::pair<std::string, std::string> self_signed(long from_days, long to_days) {
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    X509* cert = X509_new();
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), from_days * 86400);
+    X509_gmtime_adj(X509_getm_notAfter(cert), to_days * 86400);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("old.example"), -1, -1, 0);
+    X509_set_issuer_name(cert, X509_get_subject_name(cert));
+    X509_set_pubkey(cert, key);
+    X509_sign(cert, key, EVP_sha256());
+    auto pem = [](auto write) {
+        BIO* bio = BIO_new(BIO_s_mem());
+        write(bio);
+        char* data = nullptr;
+        const long size = BIO_get_mem_data(bio, &data);
+        std::string text(data, static_cast<std::size_t>(size));
+        BIO_free(bio);
+        return text;
+    };
+    const std::string cert_pem = pem([&](BIO* bio) { PEM_write_bio_X509(bio, cert); });
+    const std::string key_pem = pem([&](BIO* bio) {
+        PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+    });
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return {cert_pem, key_pem};
+}
+
+}  // namespace
+
+TEST_CASE("admin certificates: an expired or not yet valid certificate is refused",
+          "[admin][unit]") {
+    const auto [expired, expired_key] = self_signed(-30, -1);
+    CHECK_THROWS_WITH(admin::check_certificate_and_key(expired, expired_key),
+                      Contains("expired on"));
+    const auto [future, future_key] = self_signed(2, 30);
+    CHECK_THROWS_WITH(admin::check_certificate_and_key(future, future_key),
+                      Contains("not valid before"));
+    const auto [good, good_key] = self_signed(-1, 30);
+    const auto info = admin::check_certificate_and_key(good, good_key);
+    CHECK(info.subject == "CN=old.example");
+    CHECK(info.sha256.size() == 32 * 3 - 1);
+    CHECK(admin::uncovered_hosts({"*.example.com", "join.example.org"},
+                                 {"https://join.example.com/", "https://join.example.org:8443/",
+                                  "https://a.b.example.com/"}) ==
+          std::vector<std::string>{"a.b.example.com"});
 }
