@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -94,15 +95,11 @@ CertificateInfo describe(X509* cert) {
         } else if (name->type == GEN_IPADD) {
             const auto* bytes = ASN1_STRING_get0_data(name->d.iPAddress);
             const int length = ASN1_STRING_length(name->d.iPAddress);
-            if (length == 4) {
-                info.names.push_back(
-                    fmt::format("{}.{}.{}.{}", bytes[0], bytes[1], bytes[2], bytes[3]));
-            } else if (length == 16) {
-                std::string text;
-                for (int j = 0; j < 16; j += 2)
-                    text += fmt::format("{}{:x}", j ? ":" : "", bytes[j] << 8 | bytes[j + 1]);
-                info.names.push_back(text);
-            }
+            // inet_ntop gives the usual short forms ("::1").
+            char text[INET6_ADDRSTRLEN] = "";
+            if (length == 4 || length == 16)
+                ::inet_ntop(length == 4 ? AF_INET : AF_INET6, bytes, text, sizeof text);
+            if (text[0] != '\0') info.names.emplace_back(text);
         }
     }
     unsigned char digest[EVP_MAX_MD_SIZE];

@@ -88,9 +88,9 @@ TEST_CASE(
     INFO("screenshots in " << artifacts.string());
     CHECK(run.exit_code == 0);
     CHECK_THAT(run.output, Contains("step: done"));
-    for (const char* shot : {"01-login.png", "03-validation.png", "04-added.png",
-                             "07-webproxy-validation.png", "20-system-validation.png",
-                             "30-edge-links-active.png"})
+    for (const char* shot :
+         {"01-login.png", "03-validation.png", "04-added.png", "07-webproxy-validation.png",
+          "20-system-validation.png", "30-edge-links-active.png"})
         CHECK(fs::exists(artifacts / shot));
     // The rule went through the API with the browser's session: audited as that operator.
     CHECK(app.core().log().find(R"(admin:admin from 127\.0\.0\.1 added rule)"));
