@@ -109,7 +109,8 @@ struct Server::Impl : ListenerControl {
     }
 
     // A bound, listening acceptor, or the OS's reason.
-    std::shared_ptr<tcp::acceptor> open_acceptor(const std::string& address, std::string& error) {
+    std::shared_ptr<tcp::acceptor> open_acceptor(const std::string& address, std::string& error,
+                                                 tcp::endpoint* resolved = nullptr) {
         tcp::endpoint endpoint;
         try {
             endpoint = parse_endpoint(address);
@@ -117,6 +118,7 @@ struct Server::Impl : ListenerControl {
             error = e.what();
             return nullptr;
         }
+        if (resolved) *resolved = endpoint;
         auto result = std::make_shared<tcp::acceptor>(io);
         boost::system::error_code ec;
         result->open(endpoint.protocol(), ec);
@@ -156,7 +158,25 @@ struct Server::Impl : ListenerControl {
 
     Rebound rebind(const std::string& address) override {
         std::string error;
-        auto fresh = open_acceptor(address, error);
+        tcp::endpoint wanted;
+        auto fresh = open_acceptor(address, error, &wanted);
+        // The same port on another address (0.0.0.0:445 -> 10.0.0.5:445) overlaps the current
+        // listener, which must go first. If the new address then fails too, the old one is
+        // bound again (nothing else can have taken the port in between but another process).
+        const auto current = acceptor->local_endpoint();
+        if (!fresh && wanted.port() == current.port() && wanted.port() != 0) {
+            boost::system::error_code ignored;
+            acceptor->close(ignored);
+            fresh = open_acceptor(address, error);
+            if (!fresh) {
+                std::string again;
+                acceptor = open_acceptor(to_string(current), again);
+                if (!acceptor)
+                    throw std::runtime_error("the admin listener could not be restored on " +
+                                             to_string(current) + ": " + again);
+                asio::co_spawn(io, accept_loop(acceptor), asio::detached);
+            }
+        }
         if (!fresh) return {"", error};
         const std::string before = bound_address();
         std::swap(acceptor, fresh);

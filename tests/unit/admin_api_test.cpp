@@ -532,6 +532,23 @@ TEST_CASE(
     CHECK(audit["entries"][0]["action"] == "admin listener moved");
     CHECK(audit["entries"][0]["client"] == "127.0.0.1");
 
+    // The same port on another address: the listener moves too (it has to close first).
+    const std::string all_addresses = "0.0.0.0:" + std::to_string(new_port);
+    const Response widened =
+        put_json(on_new_port, "/api/v1/config", {{"admin", {{"listen", all_addresses}}}},
+                 AdminRequestOptions()
+                     .no_csrf()
+                     .header("Cookie", client.session_cookie())
+                     .header("X-CSRF-Token", client.csrf_token()));
+    INFO(widened.body);
+    CHECK(widened.status == 200);
+    CHECK(body_of(widened)["admin"]["bound"] == all_addresses);
+    CHECK(admin.server->port() == new_port);
+    CHECK(
+        on_new_port
+            .get("/api/v1/session", AdminRequestOptions().header("Cookie", client.session_cookie()))
+            .status == 200);
+
     // After a restart the address set through the API wins over the file's.
     admin.server->stop();
     admin.start();
