@@ -19,7 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr int kBusyTimeoutMs = 5000;
 
 std::string now_utc() {
@@ -48,6 +48,11 @@ class Statement {
     Statement(const Statement&) = delete;
     Statement& operator=(const Statement&) = delete;
 
+    Statement& bind(int index, std::int64_t value) {
+        const int rc = sqlite3_bind_int64(stmt_, index, value);
+        if (rc != SQLITE_OK) fail(file_, db_, rc, doing_);
+        return *this;
+    }
     Statement& bind(int index, std::string_view value) {
         const int rc = sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
                                          SQLITE_TRANSIENT);
@@ -113,8 +118,30 @@ CREATE TABLE accounts (
          "creating the schema (version 1)");
 }
 
+// Version 2: the node's own settings (the admin listener's address set through the API) and
+// the audit log of changes that are not the rule database's (accounts, certificates, the admin
+// listener; on an edge, which has no rule database, everything).
+void migrate_to_2(const fs::path& file, sqlite3* db) {
+    exec(file, db, R"sql(
+CREATE TABLE settings (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  changed_at TEXT NOT NULL
+);
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  who TEXT NOT NULL,
+  client TEXT NOT NULL,
+  action TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+)sql",
+         "adding settings and the audit log (version 2)");
+}
+
 using MigrationStep = void (*)(const fs::path&, sqlite3*);
-constexpr MigrationStep kMigrations[] = {&migrate_to_1};
+constexpr MigrationStep kMigrations[] = {&migrate_to_1, &migrate_to_2};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 int user_version(const fs::path& file, sqlite3* db) {
@@ -193,6 +220,74 @@ bool AccountStore::create_first(const std::string& user, const std::string& hash
     set_password_hash(user, hash);
     transaction.commit();
     return true;
+}
+
+std::vector<AccountInfo> AccountStore::list() {
+    Statement query(file_, db_->handle,
+                    "SELECT name, created_at, password_changed_at FROM accounts ORDER BY name",
+                    "listing accounts");
+    std::vector<AccountInfo> out;
+    while (query.step()) out.push_back({query.text(0), query.text(1), query.text(2)});
+    return out;
+}
+
+AccountStore::RemoveResult AccountStore::remove(const std::string& user) {
+    // Counted and deleted in one write transaction: two operators deleting the last two
+    // accounts at once cannot leave none.
+    Transaction transaction(file_, db_->handle);
+    if (!password_hash(user)) return RemoveResult::no_such_account;
+    Statement count(file_, db_->handle, "SELECT count(*) FROM accounts", "counting accounts");
+    if (count.step() && count.integer(0) <= 1) return RemoveResult::last_account;
+    Statement erase(file_, db_->handle, "DELETE FROM accounts WHERE name = ?1",
+                    "deleting an account");
+    erase.bind(1, user);
+    erase.step();
+    transaction.commit();
+    return RemoveResult::removed;
+}
+
+std::optional<std::string> AccountStore::setting(const std::string& name) {
+    Statement query(file_, db_->handle, "SELECT value FROM settings WHERE name = ?1",
+                    "reading a setting");
+    query.bind(1, name);
+    if (!query.step()) return std::nullopt;
+    return query.text(0);
+}
+
+void AccountStore::set_setting(const std::string& name, const std::string& value) {
+    Statement upsert(file_, db_->handle,
+                     "INSERT INTO settings (name, value, changed_at) VALUES (?1, ?2, ?3) "
+                     "ON CONFLICT (name) DO UPDATE SET value = excluded.value, "
+                     "changed_at = excluded.changed_at",
+                     "storing a setting");
+    upsert.bind(1, name).bind(2, value).bind(3, now_utc());
+    upsert.step();
+}
+
+void AccountStore::audit(const AdminAuditEntry& entry) {
+    Statement insert(file_, db_->handle,
+                     "INSERT INTO audit (at, who, client, action, detail) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5)",
+                     "writing the audit log");
+    insert.bind(1, entry.at.empty() ? now_utc() : entry.at)
+        .bind(2, entry.who)
+        .bind(3, entry.client)
+        .bind(4, entry.action)
+        .bind(5, entry.detail);
+    insert.step();
+}
+
+std::vector<AdminAuditEntry> AccountStore::audit_log(std::size_t limit) {
+    Statement query(file_, db_->handle,
+                    "SELECT id, at, who, client, action, detail FROM audit "
+                    "ORDER BY id DESC LIMIT ?1",
+                    "reading the audit log");
+    query.bind(1, static_cast<std::int64_t>(limit));
+    std::vector<AdminAuditEntry> out;
+    while (query.step())
+        out.push_back({query.integer(0), query.text(1), query.text(2), query.text(3), query.text(4),
+                       query.text(5)});
+    return out;
 }
 
 }  // namespace edgeway::admin

@@ -1,7 +1,9 @@
 // Drives the admin web UI in headless Chromium (Debian's, through playwright-core): logs in,
 // sees a validation message for a bad rule, adds a rule for a path the edge refused and waits
-// for that path to pass on 443, deletes the rule and waits for the path to be refused again.
-// Screenshots go to ARTIFACTS. Exit code 0 when every step passed; each step is logged.
+// for that path to pass on 443, deletes the rule and waits for the path to be refused again,
+// sees validation messages on the web proxy, logs and administration forms, and visits every
+// page of the navigation. Screenshots go to ARTIFACTS. Exit code 0 when every step passed; each
+// step is logged.
 //
 // usage: node admin_ui.mjs  (environment: ADMIN_URL, ADMIN_PASSWORD, EDGE_URL, EDGE_PORT,
 //                            ARTIFACTS, PLAYWRIGHT_CORE = path of the playwright-core module)
@@ -106,11 +108,74 @@ try {
   step("the edge refuses /health again");
   await waitForEdgeStatus(context, 403, 5000);
 
-  step("the web proxy page shows the targets table");
-  await page.click("text=Meeting Server web proxy");
+  step("the web proxy page shows the targets table and its settings");
+  await page.click("nav >> text=Meeting Server web proxy");
   await page.waitForURL(`${adminUrl}/webproxy`);
   await page.locator("#targets tbody tr").first().waitFor();
+  await page.locator("#webproxy-source").filter({ hasText: "configuration file" }).waitFor();
+  const joinUrls = await page.inputValue("#join-urls");
+  if (!joinUrls.includes("join.edgeway.test")) throw new Error(`join URLs shown: ${joinUrls}`);
   await shot(page, "06-webproxy");
+
+  step("a bad guest account client URI shows a validation message and changes nothing");
+  await page.fill("#join-urls", "https://join.edgeway.test/\nftp://not-a-join-url");
+  await page.click("#webproxy-save");
+  await page
+    .locator('.field-error[data-field="web_proxy.join_urls"]')
+    .filter({ hasText: "join_urls[1]" })
+    .waitFor();
+  await shot(page, "07-webproxy-validation");
+  await page.reload();
+  await page.locator("#webproxy-source").filter({ hasText: "configuration file" }).waitFor();
+
+  step("every page of the navigation loads without errors");
+  const links = await page.locator("nav#nav a").evaluateAll((as) => as.map((a) => a.pathname));
+  for (const expected of ["/rules", "/webproxy", "/system"])
+    if (!links.includes(expected)) throw new Error(`navigation lacks ${expected}: ${links}`);
+  let index = 8;
+  for (const link of links) {
+    await page.goto(`${adminUrl}${link}`);
+    await page.locator("nav#nav a.current").waitFor();
+    await page.locator("#who").filter({ hasText: "admin" }).waitFor();
+    await page.waitForLoadState("networkidle");
+    const error = await page.locator("#page-error").textContent();
+    if (error) throw new Error(`${link} shows an error: ${error}`);
+    await shot(page, `${String(index).padStart(2, "0")}-page${link.replaceAll("/", "-")}`);
+    index += 1;
+  }
+
+  step("the administration page shows the port, the account and the certificate");
+  await page.goto(`${adminUrl}/system`);
+  await page.locator("#accounts tbody tr", { hasText: "admin" }).waitFor();
+  await page.locator('.certificate[data-name="admin"] dd').first().waitFor();
+  const bound = await page.locator("#bound").textContent();
+  if (!adminUrl.endsWith(bound.slice(bound.lastIndexOf(":"))))
+    throw new Error(`bound address ${bound} is not this page's port`);
+
+  step("a bad admin port and a short password show validation messages");
+  await page.fill("#listen", "127.0.0.1:99999");
+  await page.click("#listen-save");
+  await page.locator('.field-error[data-field="admin.listen"]').filter({ hasText: "port" }).waitFor();
+  await page.fill("#account-name", "operator");
+  await page.fill("#account-password", "short");
+  await page.click("#account-save");
+  await page.locator('.field-error[data-field="password"]').filter({ hasText: "12" }).waitFor();
+  await shot(page, "20-system-validation");
+
+  if (links.includes("/logs")) {
+    step("the logs page lists the refused /health and its filter validates its input");
+    await page.goto(`${adminUrl}/logs?refused=1&q=%2Fhealth`);
+    await page.locator("#requests tbody tr", { hasText: "/health" }).first().waitFor();
+    await page.fill("#status", "abc");
+    await page.click("#filter-button");
+    await page.locator('.field-error[data-field="status"]').filter({ hasText: "status" }).waitFor();
+    await shot(page, "21-logs");
+  } else {
+    step("this node reports no request log (the logs page is hidden)");
+  }
+
+  step("the audit log lists the rule changes made above");
+  await page.locator("#audit tbody tr", { hasText: "rule removed" }).first().waitFor();
 
   if (consoleErrors.length > 0)
     throw new Error(`console errors: ${consoleErrors.join(" | ")}`);

@@ -45,8 +45,8 @@ fs::path playwright_core(const fs::path& log_dir) {
 }  // namespace
 
 TEST_CASE(
-    "admin UI in headless Chromium: login, a validation message, a rule added with the "
-    "form opens a path on 443 and deleting it closes the path",
+    "admin UI in headless Chromium: login, validation messages, a rule added with the "
+    "form opens a path on 443 and deleting it closes the path, every page of the navigation",
     "[e2e][admin][browser]") {
     REQUIRE(fs::exists("/usr/bin/chromium"));  // installed by packaging/install-deps
     REQUIRE(fs::exists("/usr/bin/node"));
@@ -83,7 +83,8 @@ TEST_CASE(
     INFO("screenshots in " << artifacts.string());
     CHECK(run.exit_code == 0);
     CHECK_THAT(run.output, Contains("step: done"));
-    for (const char* shot : {"01-login.png", "03-validation.png", "04-added.png"})
+    for (const char* shot : {"01-login.png", "03-validation.png", "04-added.png",
+                             "07-webproxy-validation.png", "20-system-validation.png"})
         CHECK(fs::exists(artifacts / shot));
     // The rule went through the API with the browser's session: audited as that operator.
     CHECK(app.core().log().find(R"(admin:admin from 127\.0\.0\.1 added rule)"));
