@@ -83,7 +83,7 @@ TEST_CASE(
 
     const json core_row = wait_link_row(
         core, [](const json& r) { return state_is(r, "Active"); }, 5s);
-    CHECK(core_row["peer"] == fmt::format("127.0.0.1:{}", app.relay().port()));
+    CHECK(core_row["peer"] == "127.0.0.1:" + std::to_string(app.relay().port()));
     CHECK(core_row["name"] == "localhost");
     CHECK(core_row["domains"] == json::array({"localhost"}));
     CHECK(core_row["reason"] == "");
