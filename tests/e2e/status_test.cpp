@@ -4,6 +4,8 @@
 #include "tests/e2e/e2e.hpp"
 #include "tests/support/admin_appliance.hpp"
 
+#include <openssl/evp.h>
+
 using namespace edgeway::test;
 
 TEST_CASE("nothing of the administration answers on the browsers' 443") {
@@ -33,6 +35,16 @@ TEST_CASE("nothing of the administration answers on the browsers' 443") {
 }
 
 namespace {
+
+std::string basic_credentials(const std::string& user, const std::string& password) {
+    const std::string text = user + ":" + password;
+    std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(text.data()),
+                                  static_cast<int>(text.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return "Basic " + out;
+}
 
 json get_json(AdminClient& client, const std::string& path) {
     const Response response = client.get(path);
@@ -163,9 +175,24 @@ TEST_CASE(
     CHECK(inside[0]["path"] == "/health");
     CHECK(inside[0]["status"] == 200);
 
-    const Response metrics = edge.get("/metrics");
+    // Scraped as Prometheus does it: HTTP Basic, no session.
+    AdminClient scraper(admin.edge_target());
+    const Response metrics = scraper.get(
+        "/metrics", AdminRequestOptions().header(
+                        "Authorization", basic_credentials("admin", admin.edge_password())));
     REQUIRE(metrics.status == 200);
+    INFO(metrics.body);
     CHECK_THAT(metrics.body, Contains("edgeway_refused_total{reason=\"no_rule\"} 1\n"));
     CHECK_THAT(metrics.body, Contains("edgeway_requests_total{status=\"200\"} 1\n"));
-    CHECK_THAT(metrics.body, Contains("edgeway_link_up{"));
+    CHECK_THAT(metrics.body, Contains("# TYPE edgeway_link_up gauge"));
+    CHECK(metrics.body.find("} 1\n", metrics.body.find("edgeway_link_up{")) != std::string::npos);
+
+    // Each node says which pages it has: the allow list is the core's only.
+    const json core_node = get_json(core, "/api/v1/node");
+    CHECK(core_node["role"] == "core");
+    CHECK(core_node["features"]["rules"] == true);
+    const json edge_node = get_json(edge, "/api/v1/node");
+    CHECK(edge_node["role"] == "edge");
+    CHECK(edge_node["features"]["rules"] == false);
+    CHECK(edge_node["features"]["links"] == true);
 }
