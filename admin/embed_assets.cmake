@@ -1,11 +1,30 @@
 # Writes the web UI's files into one C++ source (admin/assets.hpp's find_asset), so the binary
 # serves them itself. Run by the build:
-#   cmake -DOUTPUT=assets.cpp -DINPUTS="ui/login.html;ui/app.css;..." -P embed_assets.cmake
+#   cmake -DOUTPUT=assets.cpp -DLAYOUT=ui/layout.html -DINPUTS="ui/login.html;..." -P embed_assets.cmake
+# A page whose first line is <!-- page title="T" script="S.js" ... --> holds only its <main>; it
+# is served inside LAYOUT (the head and the navigation bar every page shares), with @TITLE@,
+# @SCRIPT@ and @MAIN@ replaced.
 set(entries "")
 set(data "")
 set(index 0)
+file(READ "${LAYOUT}" layout)
 foreach(input IN LISTS INPUTS)
   get_filename_component(name "${input}" NAME)
+  file(STRINGS "${input}" first_line LIMIT_COUNT 1)
+  if(first_line MATCHES "^<!-- page title=\"([^\"]+)\" script=\"([^\"]+)\"")
+    set(title "${CMAKE_MATCH_1}")
+    set(script "${CMAKE_MATCH_2}")
+    file(READ "${input}" page)
+    string(FIND "${page}" "\n" newline)
+    math(EXPR start "${newline} + 1")
+    string(SUBSTRING "${page}" ${start} -1 main)
+    string(REGEX REPLACE "\n$" "" main "${main}")
+    string(REPLACE "@TITLE@" "${title}" composed "${layout}")
+    string(REPLACE "@SCRIPT@" "${script}" composed "${composed}")
+    string(REPLACE "@MAIN@" "${main}" composed "${composed}")
+    set(input "${OUTPUT}.${name}")
+    file(WRITE "${input}" "${composed}")
+  endif()
   get_filename_component(extension "${input}" LAST_EXT)
   if(extension STREQUAL ".html")
     set(type "text/html; charset=utf-8")
