@@ -1,5 +1,7 @@
 #include "admin/certificate_check.hpp"
 
+#include "tls/tls.hpp"
+
 #include <fmt/format.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -34,15 +36,6 @@ struct Free {
 };
 using X509Ptr = std::unique_ptr<X509, Free>;
 
-std::string openssl_reason() {
-    const unsigned long code = ERR_peek_last_error();
-    ERR_clear_error();
-    if (code == 0) return "no PEM data";
-    char text[256];
-    ERR_error_string_n(code, text, sizeof text);
-    return text;
-}
-
 std::vector<X509Ptr> read_chain(const std::string& pem) {
     if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
         throw CertificateError("certificate",
@@ -55,9 +48,9 @@ std::vector<X509Ptr> read_chain(const std::string& pem) {
     // The loop ends with "no start line" at the end of the text: only other errors count.
     const unsigned long error = ERR_peek_last_error();
     if (chain.empty() || (error && ERR_GET_REASON(error) != PEM_R_NO_START_LINE))
-        throw CertificateError("certificate",
-                               fmt::format("certificate: certificate {} does not parse: {}",
-                                           chain.size() + 1, openssl_reason()));
+        throw CertificateError(
+            "certificate", fmt::format("certificate: certificate {} does not parse: {}",
+                                       chain.size() + 1, tls::take_openssl_error("no PEM data")));
     ERR_clear_error();
     return chain;
 }
@@ -150,7 +143,7 @@ CertificateInfo check_certificate_and_key(const std::string& certificate_pem,
         throw CertificateError("private_key",
                                "private_key: does not parse (an encrypted key is "
                                "not supported): " +
-                                   openssl_reason());
+                                   tls::take_openssl_error("no PEM data"));
     if (X509_check_private_key(chain.front().get(), key.get()) != 1) {
         ERR_clear_error();
         throw CertificateError("private_key",

@@ -8,6 +8,17 @@
 #include <stdexcept>
 
 namespace edgeway::tls {
+
+std::string take_openssl_error(const std::string& when_none) {
+    // The first error queued is the cause; the ones after it say where it surfaced.
+    const unsigned long code = ERR_get_error();
+    ERR_clear_error();
+    if (code == 0) return when_none;
+    char buffer[256];
+    ERR_error_string_n(code, buffer, sizeof buffer);
+    return buffer;
+}
+
 namespace {
 
 // ECDHE with AES-GCM or ChaCha20-Poly1305 for TLS 1.2 (TLS 1.3 suites are all AEAD already),
@@ -17,17 +28,8 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
-std::string openssl_reason() {
-    const unsigned long code = ERR_get_error();
-    ERR_clear_error();
-    if (code == 0) return "unknown error";
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof buffer);
-    return buffer;
-}
-
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& file) {
-    throw std::runtime_error(what + " " + file.string() + ": " + openssl_reason());
+    throw std::runtime_error(what + " " + file.string() + ": " + take_openssl_error());
 }
 
 void apply_defaults(ssl::context& context) {

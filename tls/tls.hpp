@@ -42,6 +42,10 @@ std::shared_ptr<ssl::context> make_client_context(const ClientOptions& options);
 // stream's native handle before the handshake.
 void prepare_client(SSL* ssl, const std::string& host, bool verify);
 
+// OpenSSL's reason for the last error on this thread's error queue, which it then clears;
+// when_none when the queue is empty.
+std::string take_openssl_error(const std::string& when_none = "unknown error");
+
 // The ALPN protocol the handshake chose ("" when none).
 std::string negotiated_alpn(SSL* ssl);
 
