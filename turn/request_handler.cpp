@@ -32,6 +32,12 @@ std::string endpoint_text(const Endpoint& e) {
                                : e.address().to_string() + ":" + std::to_string(e.port());
 }
 
+std::uint64_t read_token(ByteView value) {
+    std::uint64_t token = 0;
+    for (auto b : value) token = token << 8 | b;
+    return token;
+}
+
 }  // namespace
 
 // One request being answered: the message, where it came from, and (once authenticated) the key
@@ -283,14 +289,38 @@ void RequestHandler::allocate(Request& request) {
                     fmt::format("508: allocation for user '{}' at {} refused: {} allocations, "
                                 "the most max_allocations allows",
                                 request.user, tuple.describe(), table_.size()));
-    auto socket = table_.open_relay_socket(io_, relay_address_,
-                                           message.find(attr::even_port) != nullptr);
+    const auto* even_port = message.find(attr::even_port);
+    const auto* token_attribute = message.find(attr::reservation_token);
+    if (even_port && (even_port->value.size() != 1 || token_attribute))
+        return fail(request, 400, "Bad Request",
+                    fmt::format("400: Allocate from user '{}' at {} with a malformed EVEN-PORT, "
+                                "or with both EVEN-PORT and RESERVATION-TOKEN",
+                                request.user, tuple.describe()));
+    std::optional<asio::ip::udp::socket> socket, reserved;
+    if (token_attribute) {
+        const auto token = token_attribute->value.size() == 8
+                               ? std::optional<std::uint64_t>(read_token(token_attribute->value))
+                               : std::nullopt;
+        if (token) socket = table_.take_reservation(*token);
+        if (!socket)
+            return fail(request, 508, "Insufficient Capacity",
+                        fmt::format("508: Allocate from user '{}' at {} with an unknown or "
+                                    "expired RESERVATION-TOKEN",
+                                    request.user, tuple.describe()));
+    } else {
+        const auto parity = !even_port ? AllocationTable::Parity::any
+                            : (even_port->value[0] & 0x80) ? AllocationTable::Parity::even_and_next
+                                                            : AllocationTable::Parity::even;
+        socket = table_.open_relay_socket(io_, relay_address_, parity, &reserved);
+    }
     if (!socket)
         return fail(request, 508, "Insufficient Capacity",
                     fmt::format("508: allocation for user '{}' at {} refused: no free port in "
                                 "the relay range {}-{}",
                                 request.user, tuple.describe(), config_.relay_port_min,
                                 config_.relay_port_max));
+    std::optional<std::uint64_t> token;
+    if (reserved) token = table_.reserve(std::move(*reserved), request.now);
 
     auto lifetime = config_.default_lifetime;
     if (const auto* requested = message.find(attr::lifetime))
@@ -312,6 +342,11 @@ void RequestHandler::allocate(Request& request) {
                   static_cast<std::uint32_t>(
                       std::chrono::duration_cast<std::chrono::seconds>(lifetime).count()));
     reply.add_xor_address(attr::xor_mapped_address, tuple.client);
+    if (token) {
+        std::uint8_t bytes[8];
+        for (int i = 0; i < 8; ++i) bytes[i] = static_cast<std::uint8_t>(*token >> (56 - 8 * i));
+        reply.add(attr::reservation_token, bytes);
+    }
     reply.add_text(attr::software, config_.software);
     request.sign(reply);
     allocation->allocate_transaction = message.transaction_id;
@@ -379,7 +414,7 @@ void RequestHandler::channel_bind(Request& request) {
     if (!channel || *channel < kMinChannel || *channel > kMaxChannel)
         return fail(request, 400, "Bad Request",
                     fmt::format("400: ChannelBind from user '{}' at {} without a channel number "
-                                "in 0x4000-0x4FFF",
+                                "in 0x4000-0x7FFF",
                                 request.user, request.tuple.describe()));
     const auto* peer_attribute = request.message.find(attr::xor_peer_address);
     if (!peer_attribute)

@@ -59,9 +59,10 @@ bool is_known(std::uint16_t type) {
         case attr::requested_transport:
         case attr::message_integrity_sha256:
         case attr::xor_mapped_address:
+        case attr::reservation_token:
             return true;
         default:
-            return false;  // DONT-FRAGMENT and RESERVATION-TOKEN among them: not supported
+            return false;  // DONT-FRAGMENT among them: not supported
     }
 }
 

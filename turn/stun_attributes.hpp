@@ -40,6 +40,7 @@ constexpr std::uint16_t requested_transport = 0x0019;
 constexpr std::uint16_t dont_fragment = 0x001A;
 constexpr std::uint16_t message_integrity_sha256 = 0x001C;
 constexpr std::uint16_t xor_mapped_address = 0x0020;
+constexpr std::uint16_t reservation_token = 0x0022;
 // Comprehension-optional (0x8000-0xFFFF).
 constexpr std::uint16_t software = 0x8022;
 constexpr std::uint16_t fingerprint = 0x8028;

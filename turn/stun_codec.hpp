@@ -96,14 +96,15 @@ class MessageBuilder {
     Bytes bytes_;
 };
 
-// ChannelData: channel number (0x4000-0x4FFF), length, data.
-constexpr std::uint16_t kMinChannel = 0x4000, kMaxChannel = 0x4FFF;
+// ChannelData: channel number, length, data. RFC 8656 narrowed the numbers to 0x4000-0x4FFF,
+// but RFC 5766 clients (coturn's among them) still use up to 0x7FFF, so those are taken too.
+constexpr std::uint16_t kMinChannel = 0x4000, kMaxChannel = 0x7FFF;
 struct ChannelData {
     std::uint16_t channel = 0;
     ByteView data;
 };
 inline bool is_channel_data(ByteView bytes) {
-    return !bytes.empty() && bytes[0] >= 0x40 && bytes[0] <= 0x4F;
+    return !bytes.empty() && (bytes[0] & 0xC0) == 0x40;
 }
 std::optional<ChannelData> parse_channel_data(ByteView bytes);
 // Writes the 4-byte header followed by data and, when pad (TCP), zero padding to 4 bytes.
