@@ -40,7 +40,9 @@ Allocation::Allocation(asio::ip::udp::socket relay, stun::Endpoint advertised, F
     out_.reserve(kMaxDatagram + 64);
 }
 
-Allocation::~Allocation() { close(); }
+Allocation::~Allocation() {
+    close();
+}
 
 void Allocation::start() {
     asio::co_spawn(relay_.get_executor(), read_peers(), asio::detached);
@@ -57,8 +59,8 @@ asio::awaitable<void> Allocation::read_peers() {
     std::vector<std::uint8_t> buffer(kMaxDatagram);
     stun::Endpoint peer;
     for (;;) {
-        auto [ec, size] = co_await relay_.async_receive_from(
-            asio::buffer(buffer), peer, asio::as_tuple(asio::use_awaitable));
+        auto [ec, size] = co_await relay_.async_receive_from(asio::buffer(buffer), peer,
+                                                             asio::as_tuple(asio::use_awaitable));
         if (ec == asio::error::operation_aborted || !relay_.is_open()) co_return;
         if (ec) continue;  // e.g. ICMP port unreachable reported on the socket
         // Drain what is already queued without another wait (one wake-up, up to 64 datagrams), then

@@ -65,8 +65,7 @@ std::uint64_t AllocationTable::reserve(boost::asio::ip::udp::socket socket, Stea
     return token;
 }
 
-std::optional<boost::asio::ip::udp::socket> AllocationTable::take_reservation(
-    std::uint64_t token) {
+std::optional<boost::asio::ip::udp::socket> AllocationTable::take_reservation(std::uint64_t token) {
     const auto it = reservations_.find(token);
     if (it == reservations_.end()) return std::nullopt;
     auto socket = std::move(it->second.socket);

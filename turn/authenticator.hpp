@@ -17,7 +17,7 @@ struct AuthResult {
     std::string reason;  // ERROR-CODE reason phrase
     std::string log;     // what the operator should read; empty for the normal first challenge
     std::string username;
-    stun::Md5 key{};     // on success: the key for the response's integrity
+    stun::Md5 key{};  // on success: the key for the response's integrity
 };
 
 class Authenticator {

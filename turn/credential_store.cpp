@@ -229,8 +229,7 @@ std::optional<StoredKey> CredentialStore::find(const std::string& name) {
 }
 
 std::optional<std::string> CredentialStore::shared_secret() {
-    Statement query(file_, db_->handle,
-                    "SELECT value FROM settings WHERE name = 'rest_api_secret'",
+    Statement query(file_, db_->handle, "SELECT value FROM settings WHERE name = 'rest_api_secret'",
                     "reading the shared secret");
     if (!query.step()) return std::nullopt;
     return query.text(0);

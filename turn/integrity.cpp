@@ -48,8 +48,8 @@ Md5 long_term_key(std::string_view username, std::string_view realm, std::string
 Sha1 hmac_sha1(ByteView key, ByteView data) {
     Sha1 out{};
     unsigned size = 0;
-    HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), data.data(), data.size(),
-         out.data(), &size);
+    HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), out.data(),
+         &size);
     return out;
 }
 

@@ -40,7 +40,8 @@ AddressRange parse_range(const std::string& text) {
     const auto slash = text.find('/');
     boost::system::error_code ec;
     const auto address = boost::asio::ip::make_address(text.substr(0, slash), ec);
-    if (ec) throw std::runtime_error("allowed_peer_ranges: '" + text + "' is not an address/prefix");
+    if (ec)
+        throw std::runtime_error("allowed_peer_ranges: '" + text + "' is not an address/prefix");
     const unsigned max = address.is_v4() ? 32 : 128;
     unsigned prefix = max;
     if (slash != std::string::npos) {
@@ -56,8 +57,7 @@ AddressRange parse_range(const std::string& text) {
     return AddressRange{unmapped(address), prefix};
 }
 
-PeerPolicy::PeerPolicy(std::vector<AddressRange> allowed,
-                       std::vector<boost::asio::ip::address> own)
+PeerPolicy::PeerPolicy(std::vector<AddressRange> allowed, std::vector<boost::asio::ip::address> own)
     : allowed_(std::move(allowed)), own_(std::move(own)) {}
 
 std::optional<std::string> PeerPolicy::refusal(const boost::asio::ip::address& raw) const {
@@ -70,7 +70,8 @@ std::optional<std::string> PeerPolicy::refusal(const boost::asio::ip::address& r
     if (peer.is_v4()) {
         const auto bytes = peer.to_v4().to_bytes();
         if (bytes[0] == 169 && bytes[1] == 254) return "a link-local address";
-        if (peer.to_v4() == boost::asio::ip::address_v4::broadcast()) return "the broadcast address";
+        if (peer.to_v4() == boost::asio::ip::address_v4::broadcast())
+            return "the broadcast address";
         if (bytes[0] == 0) return "an address in 0.0.0.0/8";
     } else if (peer.to_v6().is_link_local()) {
         return "a link-local address";

@@ -12,8 +12,10 @@ class RateLimiter {
   public:
     using Clock = std::chrono::steady_clock;
     RateLimiter(std::uint32_t packets_per_second, std::uint64_t bytes_per_second)
-        : pps_(packets_per_second), bps_(static_cast<double>(bytes_per_second)),
-          packets_(pps_), bytes_(bps_) {}
+        : pps_(packets_per_second),
+          bps_(static_cast<double>(bytes_per_second)),
+          packets_(pps_),
+          bytes_(bps_) {}
 
     bool allow(std::size_t size, Clock::time_point now) {
         const double seconds = std::chrono::duration<double>(now - last_).count();

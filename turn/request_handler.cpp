@@ -17,13 +17,20 @@ constexpr std::uint8_t kUdp = 17;
 
 const char* method_name(std::uint16_t method) {
     switch (method) {
-        case method::binding: return "Binding";
-        case method::allocate: return "Allocate";
-        case method::refresh: return "Refresh";
-        case method::create_permission: return "CreatePermission";
-        case method::channel_bind: return "ChannelBind";
-        case method::send: return "Send";
-        default: return "unknown method";
+        case method::binding:
+            return "Binding";
+        case method::allocate:
+            return "Allocate";
+        case method::refresh:
+            return "Refresh";
+        case method::create_permission:
+            return "CreatePermission";
+        case method::channel_bind:
+            return "ChannelBind";
+        case method::send:
+            return "Send";
+        default:
+            return "unknown method";
     }
 }
 
@@ -70,8 +77,14 @@ struct RequestHandler::Request {
 RequestHandler::RequestHandler(asio::io_context& io, const Config& config, Logger& log,
                                Authenticator& auth, const NonceIssuer& nonces,
                                AllocationTable& table, const PeerPolicy& policy)
-    : io_(io), config_(config), log_(log), auth_(auth), nonces_(nonces), table_(table),
-      policy_(policy), relay_address_(asio::ip::make_address(config.relay_address)) {
+    : io_(io),
+      config_(config),
+      log_(log),
+      auth_(auth),
+      nonces_(nonces),
+      table_(table),
+      policy_(policy),
+      relay_address_(asio::ip::make_address(config.relay_address)) {
     if (!config.external_address.empty())
         external_address_ = asio::ip::make_address(config.external_address);
 }
@@ -134,11 +147,16 @@ void RequestHandler::on_message(const Message& message, const FiveTuple& tuple, 
         return;
     }
     switch (message.method) {
-        case method::binding: return binding(request);
-        case method::allocate: return allocate(request);
-        case method::refresh: return refresh(request);
-        case method::create_permission: return create_permission(request);
-        case method::channel_bind: return channel_bind(request);
+        case method::binding:
+            return binding(request);
+        case method::allocate:
+            return allocate(request);
+        case method::refresh:
+            return refresh(request);
+        case method::create_permission:
+            return create_permission(request);
+        case method::channel_bind:
+            return channel_bind(request);
         default:
             return fail(request, 400, "Bad Request",
                         fmt::format("400: unknown method 0x{:03X} from {}", message.method,
@@ -218,11 +236,11 @@ std::optional<Endpoint> RequestHandler::peer_address(Request& request, const Att
         return std::nullopt;
     }
     if (const auto why = policy_.refusal(peer->address())) {
-        fail(request, 403, "Forbidden",
-             fmt::format("403: user '{}' at {} asked to relay to {}, {}; refused (add it to "
-                         "allowed_peer_ranges if this is intended)",
-                         request.user, request.tuple.describe(), peer->address().to_string(),
-                         *why));
+        fail(
+            request, 403, "Forbidden",
+            fmt::format("403: user '{}' at {} asked to relay to {}, {}; refused (add it to "
+                        "allowed_peer_ranges if this is intended)",
+                        request.user, request.tuple.describe(), peer->address().to_string(), *why));
         return std::nullopt;
     }
     return peer;
@@ -308,9 +326,9 @@ void RequestHandler::allocate(Request& request) {
                                     "expired RESERVATION-TOKEN",
                                     request.user, tuple.describe()));
     } else {
-        const auto parity = !even_port ? AllocationTable::Parity::any
+        const auto parity = !even_port                     ? AllocationTable::Parity::any
                             : (even_port->value[0] & 0x80) ? AllocationTable::Parity::even_and_next
-                                                            : AllocationTable::Parity::even;
+                                                           : AllocationTable::Parity::even;
         socket = table_.open_relay_socket(io_, relay_address_, parity, &reserved);
     }
     if (!socket)
@@ -325,9 +343,9 @@ void RequestHandler::allocate(Request& request) {
     auto lifetime = config_.default_lifetime;
     if (const auto* requested = message.find(attr::lifetime))
         if (const auto seconds = decode_u32(requested->value))
-            lifetime = std::max(config_.default_lifetime,
-                                std::min<Millis>(config_.max_lifetime,
-                                                 std::chrono::seconds(*seconds)));
+            lifetime =
+                std::max(config_.default_lifetime,
+                         std::min<Millis>(config_.max_lifetime, std::chrono::seconds(*seconds)));
     auto advertised = advertised_endpoint(tuple);
     advertised.port(socket->local_endpoint().port());
     auto allocation =

@@ -109,7 +109,9 @@ struct Server::Impl {
 Server::Server(std::shared_ptr<const Config> config, Logger& log)
     : impl_(std::make_unique<Impl>(std::move(config), log)) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+    stop();
+}
 
 void Server::start() {
     auto& s = *impl_;
@@ -124,8 +126,8 @@ void Server::start() {
     if (!config.external_address.empty())
         own.push_back(asio::ip::make_address(config.external_address));
     try {
-        s.store = std::make_unique<CredentialStore>(config.state_directory /
-                                                    kCredentialDatabaseFile);
+        s.store =
+            std::make_unique<CredentialStore>(config.state_directory / kCredentialDatabaseFile);
     } catch (const CredentialError& e) {
         throw std::runtime_error(std::string("turn: ") + e.what());
     }
@@ -133,17 +135,17 @@ void Server::start() {
     s.auth = std::make_unique<Authenticator>(*s.store, config.realm, *s.nonces);
     s.policy = std::make_unique<PeerPolicy>(std::move(allowed), std::move(own));
     s.table = std::make_unique<AllocationTable>(config);
-    s.handler = std::make_unique<RequestHandler>(s.io, config, s.log, *s.auth, *s.nonces,
-                                                 *s.table, *s.policy);
+    s.handler = std::make_unique<RequestHandler>(s.io, config, s.log, *s.auth, *s.nonces, *s.table,
+                                                 *s.policy);
     for (const auto& text : config.udp_listen) {
         const auto [address, port] = parse_listen(text, "udp_listen");
-        s.udp.push_back(std::make_unique<UdpListener>(s.io, stun::Endpoint(address, port),
-                                                      *s.handler, s.log));
+        s.udp.push_back(
+            std::make_unique<UdpListener>(s.io, stun::Endpoint(address, port), *s.handler, s.log));
     }
     for (const auto& text : config.tcp_listen) {
         const auto [address, port] = parse_listen(text, "tcp_listen");
-        s.tcp.push_back(std::make_unique<TcpListener>(
-            s.io, asio::ip::tcp::endpoint(address, port), *s.handler, *s.table, config, s.log));
+        s.tcp.push_back(std::make_unique<TcpListener>(s.io, asio::ip::tcp::endpoint(address, port),
+                                                      *s.handler, *s.table, config, s.log));
     }
     for (auto& l : s.udp) {
         l->start();
@@ -155,9 +157,8 @@ void Server::start() {
         s.log.info("turn listening on tcp {}:{}", l->local_endpoint().address().to_string(),
                    l->local_endpoint().port());
     }
-    s.log.info("turn relay ports {}-{} on {}, realm '{}', credentials in {}",
-               config.relay_port_min, config.relay_port_max, config.relay_address, config.realm,
-               s.store->file().string());
+    s.log.info("turn relay ports {}-{} on {}, realm '{}', credentials in {}", config.relay_port_min,
+               config.relay_port_max, config.relay_address, config.realm, s.store->file().string());
     asio::co_spawn(s.io, s.sweep_loop(), asio::detached);
     s.work.emplace(s.io.get_executor());
     {

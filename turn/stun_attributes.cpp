@@ -5,7 +5,9 @@
 namespace edgeway::turn::stun {
 namespace {
 
-std::uint16_t read16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+std::uint16_t read16(const std::uint8_t* p) {
+    return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+}
 
 void put16(Bytes& out, std::uint16_t v) {
     out.push_back(static_cast<std::uint8_t>(v >> 8));
@@ -70,7 +72,9 @@ std::optional<Endpoint> decode_xor_address(ByteView value, const TransactionId& 
     return decode_address_impl(value, &id);
 }
 
-std::optional<Endpoint> decode_address(ByteView value) { return decode_address_impl(value, nullptr); }
+std::optional<Endpoint> decode_address(ByteView value) {
+    return decode_address_impl(value, nullptr);
+}
 
 void encode_xor_address(Bytes& out, const Endpoint& endpoint, const TransactionId& id) {
     const auto mask = xor_mask(id);
@@ -112,9 +116,9 @@ std::optional<ErrorCode> decode_error_code(ByteView value) {
     if (value.size() < 4 || value.size() - 4 > kMaxReason) return std::nullopt;
     const unsigned hundreds = value[2] & 0x07, units = value[3];
     if (hundreds < 3 || hundreds > 6 || units > 99) return std::nullopt;
-    return ErrorCode{hundreds * 100 + units,
-                     std::string_view(reinterpret_cast<const char*>(value.data() + 4),
-                                      value.size() - 4)};
+    return ErrorCode{
+        hundreds * 100 + units,
+        std::string_view(reinterpret_cast<const char*>(value.data() + 4), value.size() - 4)};
 }
 
 void encode_error_code(Bytes& out, unsigned code, std::string_view reason) {

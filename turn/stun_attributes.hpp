@@ -49,7 +49,9 @@ constexpr std::uint16_t fingerprint = 0x8028;
 // Whether this server understands a comprehension-required attribute type. Requests carrying
 // any other type in 0x0000-0x7FFF are answered 420 with UNKNOWN-ATTRIBUTES listing them.
 bool is_known(std::uint16_t type);
-inline bool comprehension_required(std::uint16_t type) { return type < 0x8000; }
+inline bool comprehension_required(std::uint16_t type) {
+    return type < 0x8000;
+}
 
 // Length limits from RFC 8489 section 14 (in bytes of UTF-8).
 constexpr std::size_t kMaxUsername = 513;

@@ -7,7 +7,9 @@
 namespace edgeway::turn::stun {
 namespace {
 
-std::uint16_t read16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+std::uint16_t read16(const std::uint8_t* p) {
+    return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+}
 std::uint32_t read32(const std::uint8_t* p) {
     return static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
            static_cast<std::uint32_t>(p[2]) << 8 | p[3];
@@ -20,7 +22,9 @@ void append16(Bytes& out, std::uint16_t v) {
     out.push_back(static_cast<std::uint8_t>(v >> 8));
     out.push_back(static_cast<std::uint8_t>(v));
 }
-std::size_t padded(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
+std::size_t padded(std::size_t n) {
+    return (n + 3) & ~std::size_t{3};
+}
 
 }  // namespace
 
@@ -47,11 +51,16 @@ std::vector<std::uint16_t> Message::unknown_required() const {
 
 const char* to_string(ParseError error) {
     switch (error) {
-        case ParseError::ok: return "ok";
-        case ParseError::not_stun: return "not a STUN message";
-        case ParseError::length_mismatch: return "length field does not match the bytes received";
-        case ParseError::bad_attribute: return "malformed attribute";
-        case ParseError::fingerprint_mismatch: return "FINGERPRINT mismatch";
+        case ParseError::ok:
+            return "ok";
+        case ParseError::not_stun:
+            return "not a STUN message";
+        case ParseError::length_mismatch:
+            return "length field does not match the bytes received";
+        case ParseError::bad_attribute:
+            return "malformed attribute";
+        case ParseError::fingerprint_mismatch:
+            return "FINGERPRINT mismatch";
     }
     return "?";
 }
@@ -83,8 +92,8 @@ ParseResult parse(ByteView bytes) {
         }
         const std::uint16_t attr_type = read16(&bytes[pos]);
         const std::size_t attr_length = read16(&bytes[pos + 2]);
-        if (attr_length > bytes.size() - pos - 4 ||
-            padded(attr_length) > bytes.size() - pos - 4 || message.fingerprint_offset != 0) {
+        if (attr_length > bytes.size() - pos - 4 || padded(attr_length) > bytes.size() - pos - 4 ||
+            message.fingerprint_offset != 0) {
             result.message = std::move(message);
             return result;
         }
@@ -115,8 +124,7 @@ ParseResult parse(ByteView bytes) {
             keep = false;
         }
         if (keep)
-            message.attributes.push_back(
-                Attribute{attr_type, bytes.subspan(pos + 4, attr_length)});
+            message.attributes.push_back(Attribute{attr_type, bytes.subspan(pos + 4, attr_length)});
         pos += 4 + padded(attr_length);
     }
     if (message.fingerprint_offset != 0) {
@@ -140,8 +148,7 @@ std::optional<std::size_t> stream_frame_size(ByteView prefix) {
     return 0;
 }
 
-MessageBuilder::MessageBuilder(std::uint16_t method, Class cls, const TransactionId& id)
-    : id_(id) {
+MessageBuilder::MessageBuilder(std::uint16_t method, Class cls, const TransactionId& id) : id_(id) {
     bytes_.reserve(128);
     append16(bytes_, message_type(method, cls));
     append16(bytes_, 0);
@@ -167,10 +174,9 @@ void MessageBuilder::add_text(std::uint16_t type, std::string_view text) {
 }
 
 void MessageBuilder::add_u32(std::uint16_t type, std::uint32_t value) {
-    const std::uint8_t v[4] = {static_cast<std::uint8_t>(value >> 24),
-                               static_cast<std::uint8_t>(value >> 16),
-                               static_cast<std::uint8_t>(value >> 8),
-                               static_cast<std::uint8_t>(value)};
+    const std::uint8_t v[4] = {
+        static_cast<std::uint8_t>(value >> 24), static_cast<std::uint8_t>(value >> 16),
+        static_cast<std::uint8_t>(value >> 8), static_cast<std::uint8_t>(value)};
     add(type, v);
 }
 

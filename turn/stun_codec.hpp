@@ -51,10 +51,10 @@ struct Message {
 
 enum class ParseError {
     ok,
-    not_stun,            // too short, top bits set, wrong cookie, length not a multiple of 4
-    length_mismatch,     // the header's length is not what arrived
-    bad_attribute,       // an attribute runs past the end, or something follows FINGERPRINT
-    fingerprint_mismatch // FINGERPRINT present and wrong
+    not_stun,             // too short, top bits set, wrong cookie, length not a multiple of 4
+    length_mismatch,      // the header's length is not what arrived
+    bad_attribute,        // an attribute runs past the end, or something follows FINGERPRINT
+    fingerprint_mismatch  // FINGERPRINT present and wrong
 };
 const char* to_string(ParseError error);
 

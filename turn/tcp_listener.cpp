@@ -17,7 +17,9 @@ using asio::ip::tcp;
 constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kMaxConnections = 4096;
 
-stun::Endpoint as_udp(const tcp::endpoint& e) { return stun::Endpoint(e.address(), e.port()); }
+stun::Endpoint as_udp(const tcp::endpoint& e) {
+    return stun::Endpoint(e.address(), e.port());
+}
 }  // namespace
 
 TcpConnection::TcpConnection(tcp::socket socket, RequestHandler& handler,
@@ -150,7 +152,9 @@ TcpListener::TcpListener(asio::io_context& io, const tcp::endpoint& address,
     local_ = acceptor_.local_endpoint();
 }
 
-void TcpListener::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
+void TcpListener::start() {
+    asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
+}
 
 void TcpListener::close() {
     boost::system::error_code ignored;
@@ -170,8 +174,8 @@ asio::awaitable<void> TcpListener::accept_loop() {
             log_.warn("turn: refused a TCP connection: {} connections open", connections_.size());
             continue;
         }
-        auto connection = std::make_shared<TcpConnection>(std::move(socket), handler_, table_,
-                                                          config_, log_);
+        auto connection =
+            std::make_shared<TcpConnection>(std::move(socket), handler_, table_, config_, log_);
         connections_.push_back(connection);
         connection->start();
     }

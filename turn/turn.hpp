@@ -37,15 +37,15 @@ struct Config {
     // link-local, unspecified or one of this server's own addresses (refused by default).
     std::vector<std::string> allowed_peer_ranges;
 
-    Millis nonce_lifetime{600'000};       // then 438 Stale Nonce
-    Millis default_lifetime{600'000};     // RFC 8656: allocations live at least this
-    Millis max_lifetime{3'600'000};       // and at most this per Allocate/Refresh
-    Millis permission_lifetime{300'000};  // RFC 8656: 5 minutes
-    Millis channel_lifetime{600'000};     // RFC 8656: 10 minutes
-    Millis sweep_interval{1'000};         // how often expired allocations are freed
-    Millis tcp_idle_timeout{60'000};      // a TCP client without allocation sending nothing
-    std::size_t max_allocations = 2000;           // beyond: 508 Insufficient Capacity
-    std::size_t max_allocations_per_user = 200;   // beyond: 486 Allocation Quota Reached
+    Millis nonce_lifetime{600'000};              // then 438 Stale Nonce
+    Millis default_lifetime{600'000};            // RFC 8656: allocations live at least this
+    Millis max_lifetime{3'600'000};              // and at most this per Allocate/Refresh
+    Millis permission_lifetime{300'000};         // RFC 8656: 5 minutes
+    Millis channel_lifetime{600'000};            // RFC 8656: 10 minutes
+    Millis sweep_interval{1'000};                // how often expired allocations are freed
+    Millis tcp_idle_timeout{60'000};             // a TCP client without allocation sending nothing
+    std::size_t max_allocations = 2000;          // beyond: 508 Insufficient Capacity
+    std::size_t max_allocations_per_user = 200;  // beyond: 486 Allocation Quota Reached
     // Per allocation and per direction; packets beyond are dropped (and counted).
     std::uint32_t max_packets_per_second = 10'000;
     std::uint64_t max_bytes_per_second = 12'500'000;  // 100 Mbit/s

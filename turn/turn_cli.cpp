@@ -53,8 +53,10 @@ std::string random_password() {
     std::string text = stun::base64(bytes);
     // Characters that survive copy and paste into any configuration field.
     for (auto& c : text)
-        if (c == '+') c = '-';
-        else if (c == '/') c = '_';
+        if (c == '+')
+            c = '-';
+        else if (c == '/')
+            c = '_';
     return text;
 }
 

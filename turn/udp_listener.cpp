@@ -29,7 +29,9 @@ UdpListener::UdpListener(asio::io_context& io, const stun::Endpoint& address,
     local_ = socket_.local_endpoint();
 }
 
-void UdpListener::start() { asio::co_spawn(socket_.get_executor(), run(), asio::detached); }
+void UdpListener::start() {
+    asio::co_spawn(socket_.get_executor(), run(), asio::detached);
+}
 
 void UdpListener::close() {
     boost::system::error_code ignored;
@@ -40,8 +42,8 @@ asio::awaitable<void> UdpListener::run() {
     std::vector<std::uint8_t> buffer(kMaxDatagram);
     FiveTuple tuple{Transport::udp, {}, local_};
     for (;;) {
-        auto [ec, size] = co_await socket_.async_receive_from(
-            asio::buffer(buffer), tuple.client, asio::as_tuple(asio::use_awaitable));
+        auto [ec, size] = co_await socket_.async_receive_from(asio::buffer(buffer), tuple.client,
+                                                              asio::as_tuple(asio::use_awaitable));
         if (ec == asio::error::operation_aborted || !socket_.is_open()) co_return;
         if (ec) continue;  // ICMP errors surface here; the socket is still good
         // Take what is already queued (up to 64) before waiting again.

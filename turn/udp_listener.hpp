@@ -13,8 +13,8 @@ namespace edgeway::turn {
 class UdpListener {
   public:
     // Binds; throws std::runtime_error naming the address.
-    UdpListener(boost::asio::io_context& io, const stun::Endpoint& address,
-                RequestHandler& handler, Logger& log);
+    UdpListener(boost::asio::io_context& io, const stun::Endpoint& address, RequestHandler& handler,
+                Logger& log);
     void start();
     void close();
     stun::Endpoint local_endpoint() const { return local_; }
