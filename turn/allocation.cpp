@@ -13,7 +13,9 @@ namespace {
 
 namespace asio = boost::asio;
 constexpr std::size_t kMaxDatagram = 65535;
+constexpr int kBurst = 64;  // datagrams taken per wake-up before yielding
 constexpr std::size_t kMaxPeersShown = 32;
+constexpr int kRelayBuffer = 512 * 1024;
 
 std::string endpoint_text(const stun::Endpoint& e) {
     return e.address().is_v6() ? "[" + e.address().to_string() + "]:" + std::to_string(e.port())
@@ -37,6 +39,10 @@ Allocation::Allocation(asio::ip::udp::socket relay, stun::Endpoint advertised, F
       to_peer_limit_(config.max_packets_per_second, config.max_bytes_per_second),
       to_client_limit_(config.max_packets_per_second, config.max_bytes_per_second) {
     relay_.non_blocking(true);
+    // Room for a burst from the peers while the thread serves other sockets (capped by
+    // net.core.rmem_max).
+    boost::system::error_code ignored;
+    relay_.set_option(asio::socket_base::receive_buffer_size(kRelayBuffer), ignored);
     out_.reserve(kMaxDatagram + 64);
 }
 
@@ -65,8 +71,9 @@ asio::awaitable<void> Allocation::read_peers() {
         if (ec) continue;  // e.g. ICMP port unreachable reported on the socket
         // Drain what is already queued without another wait (one wake-up, up to 64 datagrams), then
         // yield to the other sockets.
-        for (int burst = 0; burst < 64; ++burst) {
+        for (int burst = 1;; ++burst) {
             relay_to_client(peer, stun::ByteView(buffer.data(), size));
+            if (burst == kBurst) break;  // the next one waits for the next wake-up
             boost::system::error_code again;
             size = relay_.receive_from(asio::buffer(buffer), peer, 0, again);
             if (again) break;

@@ -11,6 +11,7 @@ namespace edgeway::turn {
 namespace {
 namespace asio = boost::asio;
 constexpr std::size_t kMaxDatagram = 65535;
+constexpr int kBurst = 64;              // datagrams taken per wake-up before yielding
 constexpr int kSocketBuffer = 4 << 20;  // room for bursts of media while the thread is busy
 }  // namespace
 
@@ -47,7 +48,7 @@ asio::awaitable<void> UdpListener::run() {
         if (ec == asio::error::operation_aborted || !socket_.is_open()) co_return;
         if (ec) continue;  // ICMP errors surface here; the socket is still good
         // Take what is already queued (up to 64) before waiting again.
-        for (int burst = 0; burst < 64; ++burst) {
+        for (int burst = 1;; ++burst) {
             UdpClientLink link(socket_, tuple.client);
             try {
                 handler_.on_client(stun::ByteView(buffer.data(), size), tuple, link);
@@ -55,6 +56,7 @@ asio::awaitable<void> UdpListener::run() {
                 // A database error, say: this message fails, the listener goes on.
                 log_.error("turn: message from {} failed: {}", tuple.describe(), e.what());
             }
+            if (burst == kBurst) break;  // the next one waits for the next wake-up
             boost::system::error_code again;
             size = socket_.receive_from(asio::buffer(buffer), tuple.client, 0, again);
             if (again) break;

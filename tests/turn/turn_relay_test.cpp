@@ -6,7 +6,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
 #include <regex>
+#include <sstream>
 
 using namespace edgeway::turn;
 using namespace edgeway::turn::test;
@@ -315,4 +318,88 @@ TEST_CASE("turn relay: Server::allocations() reports users, addresses and counte
     CHECK(all[0].bytes_out == 2);
     server.stop();
     CHECK(server.allocations().empty());
+}
+
+TEST_CASE("turn relay: bursts queued while the relay is stopped all get through in both directions",
+          "[turn][e2e]") {
+    ScratchDir dir;
+    Relay relay(dir);
+    StunClient client(relay.udp_port());
+    stun::Endpoint relayed;
+    REQUIRE(client.allocate("cmsturn", "right-password", &relayed) == 0);
+    StunClient peer(relayed.port());
+    const stun::Endpoint peer_address(boost::asio::ip::make_address("127.0.0.1"),
+                                      peer.local_port());
+    REQUIRE(client.authenticated(stun::method::create_permission, [&](stun::MessageBuilder& m) {
+        m.add_xor_address(stun::attr::xor_peer_address, peer_address);
+    }) == 0);
+    constexpr int kPackets = 300;  // several times what the relay takes per wake-up
+
+    // Client -> peer: Send indications pile up in the listener's socket while it is stopped.
+    relay.process().signal(SIGSTOP);
+    for (int i = 0; i < kPackets; ++i) {
+        stun::MessageBuilder send(stun::method::send, stun::Class::indication,
+                                  client.new_transaction());
+        send.add_xor_address(stun::attr::xor_peer_address, peer_address);
+        const std::uint8_t payload[4] = {static_cast<std::uint8_t>(i), 1, 2, 3};
+        send.add(stun::attr::data, payload);
+        client.send(send.bytes());
+    }
+    relay.process().signal(SIGCONT);
+    int received = 0;
+    while (received < kPackets && peer.receive(2000ms)) ++received;
+    CHECK(received == kPackets);
+
+    // Peer -> client: datagrams pile up in the relay socket.
+    relay.process().signal(SIGSTOP);
+    for (int i = 0; i < kPackets; ++i) peer.send(stun::Bytes{static_cast<std::uint8_t>(i), 9});
+    relay.process().signal(SIGCONT);
+    received = 0;
+    while (received < kPackets && client.receive(2000ms)) ++received;
+    CHECK(received == kPackets);
+}
+
+TEST_CASE("turn relay: an expired nonce gets 438 with a fresh one, and a log line", "[turn][e2e]") {
+    ScratchDir dir;
+    RelayOptions options;
+    options.extra = {"--nonce-ms", "300"};
+    Relay relay(dir, options);
+    StunClient client(relay.udp_port());
+    REQUIRE(client.allocate("cmsturn", "right-password") == 0);
+    CHECK(wait_until(
+        [&] {
+            return client.authenticated(stun::method::refresh, [](stun::MessageBuilder&) {}) == 438;
+        },
+        5000ms));
+    CHECK(relay.process().wait_for("438: stale nonce from user 'cmsturn'", 5000ms));
+}
+
+TEST_CASE("turn relay: TURN REST API time-limited credentials from the shared secret",
+          "[turn][e2e]") {
+    ScratchDir dir;
+    std::istringstream secret("rest-secret\n");
+    std::ostringstream out, err;
+    REQUIRE(run_turn_command(
+                {"secret", "set", "--state-dir", (dir / "state").string()},
+                [](const std::filesystem::path&) { return CliSettings{}; }, secret, out, err) == 0);
+    Relay relay(dir);
+    EchoPeer peer(dir);
+    const auto result = run(
+        kUclient,
+        {"-W", "rest-secret", "-u", "meeting", "-c", "-p", std::to_string(relay.udp_port()), "-e",
+         "127.0.0.1", "-r", std::to_string(peer.port), "-n", "10", "-z", "5", "127.0.0.1"},
+        dir / "uclient-rest.log", 30000ms);
+    INFO(result.output);
+    CHECK(result.exit_code == 0);
+    CHECK(sent_received(result.output) == std::pair<int, int>{10, 10});
+    CHECK(relay.process().count(":meeting' from udp 127.0.0.1:") >= 1);
+
+    // An expired one, with the right MAC for its username, is refused.
+    StunClient client(relay.udp_port());
+    const std::string expired = "1000:meeting";
+    const auto mac = stun::hmac_sha1(
+        stun::ByteView(reinterpret_cast<const std::uint8_t*>("rest-secret"), 11),
+        stun::ByteView(reinterpret_cast<const std::uint8_t*>(expired.data()), expired.size()));
+    CHECK(client.allocate(expired, stun::base64(mac)) == 401);
+    CHECK(relay.process().wait_for("401: time-limited credential '1000:meeting' expired", 5000ms));
 }

@@ -101,6 +101,10 @@ int Child::terminate() {
     return wait_exit(5000ms).value_or(-1);
 }
 
+void Child::signal(int signo) {
+    ::kill(pid_, signo);
+}
+
 RunResult run(const fs::path& program, const std::vector<std::string>& args, const fs::path& log,
               Millis timeout) {
     Child child(program, args, log);
@@ -200,6 +204,9 @@ Relay::Relay(const ScratchDir& dir, RelayOptions options) {
 
 StunClient::StunClient(std::uint16_t server_port) : server_port_(server_port) {
     fd_ = bound_udp_socket(0);
+    // Room for the bursts the tests provoke (the default holds about 256 small datagrams).
+    const int size = 2 << 20;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(server_port);
@@ -223,6 +230,10 @@ std::optional<stun::Bytes> StunClient::receive(Millis timeout) {
     if (n < 0) return std::nullopt;
     buffer.resize(static_cast<std::size_t>(n));
     return buffer;
+}
+
+std::uint16_t StunClient::local_port() const {
+    return port_of(fd_);
 }
 
 stun::TransactionId StunClient::new_transaction() {

@@ -63,6 +63,7 @@ class Child {
     std::size_t count(const std::string& text) const;
     std::optional<int> wait_exit(Millis timeout);
     int terminate();
+    void signal(int signo);
 
   private:
     pid_t pid_ = -1;
@@ -116,6 +117,7 @@ class StunClient {
     // The next datagram, or nullopt after timeout.
     std::optional<stun::Bytes> receive(Millis timeout = 2000ms);
     stun::TransactionId new_transaction();
+    std::uint16_t local_port() const;
 
     // Sends a request (built by the caller) and returns the response's parse. Throws on timeout.
     stun::Bytes request(const stun::Bytes& message);

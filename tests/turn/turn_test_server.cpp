@@ -3,7 +3,7 @@
 //   edgeway_turn_test_server --state-dir DIR [--udp A:P]... [--tcp A:P]... [--ports MIN-MAX]
 //     [--realm R] [--user NAME:PASSWORD]... [--allow-peers CIDR]... [--lifetime-ms N]
 //     [--sweep-ms N] [--max-allocations N] [--max-per-user N] [--external A]
-//     [--max-pps N] [--log-level L]
+//     [--max-pps N] [--nonce-ms N] [--log-level L]
 #include "common/log.hpp"
 #include "turn/turn.hpp"
 
@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
                 users.emplace_back(value.substr(0, colon), value.substr(colon + 1));
             } else if (arg == "--lifetime-ms") {
                 config->default_lifetime = config->max_lifetime = turn::Millis(std::stol(value));
+            } else if (arg == "--nonce-ms") {
+                config->nonce_lifetime = turn::Millis(std::stol(value));
             } else if (arg == "--sweep-ms")
                 config->sweep_interval = turn::Millis(std::stol(value));
             else if (arg == "--max-allocations")
