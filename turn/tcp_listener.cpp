@@ -14,7 +14,8 @@ namespace edgeway::turn {
 namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
-constexpr std::size_t kReadChunk = 64 * 1024;
+// The largest frame (a 20-byte header and 65532 bytes of attributes) fits with room to spare.
+constexpr std::size_t kReadChunk = 72 * 1024;
 constexpr std::size_t kMaxConnections = 4096;
 
 stun::Endpoint as_udp(const tcp::endpoint& e) {
@@ -52,7 +53,7 @@ asio::awaitable<void> TcpConnection::read_loop() {
     std::vector<std::uint8_t> buffer(kReadChunk);
     std::size_t filled = 0;
     for (;;) {
-        if (filled == buffer.size()) break;  // cannot happen: frames are < 64 KiB + 20
+        if (filled == buffer.size()) break;  // cannot happen: frames are smaller
         auto [ec, n] = co_await socket_.async_read_some(
             asio::buffer(buffer.data() + filled, buffer.size() - filled),
             asio::as_tuple(asio::use_awaitable));
@@ -64,8 +65,14 @@ asio::awaitable<void> TcpConnection::read_loop() {
         while (filled - used >= 4) {
             const auto size =
                 stun::stream_frame_size(stun::ByteView(buffer.data() + used, filled - used));
-            if (!size || *size == 0) {
-                bad = !size ? false : true;
+            if (!size) break;
+            // Neither STUN (with its magic cookie) nor ChannelData: TLS, HTTP or noise. The
+            // stream cannot be re-synchronised, so it is closed.
+            const bool stun_start = (buffer[used] & 0xC0) == 0;
+            if (*size == 0 || (stun_start && filled - used >= 8 &&
+                               !(buffer[used + 4] == 0x21 && buffer[used + 5] == 0x12 &&
+                                 buffer[used + 6] == 0xA4 && buffer[used + 7] == 0x42))) {
+                bad = true;
                 break;
             }
             if (filled - used < *size) break;

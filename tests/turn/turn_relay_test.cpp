@@ -6,7 +6,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <regex>
 #include <sstream>
@@ -402,4 +406,57 @@ TEST_CASE("turn relay: TURN REST API time-limited credentials from the shared se
         stun::ByteView(reinterpret_cast<const std::uint8_t*>(expired.data()), expired.size()));
     CHECK(client.allocate(expired, stun::base64(mac)) == 401);
     CHECK(relay.process().wait_for("401: time-limited credential '1000:meeting' expired", 5000ms));
+}
+
+TEST_CASE("turn relay: TCP answers Binding and closes on bytes that are not STUN", "[turn][e2e]") {
+    ScratchDir dir;
+    Relay relay(dir);
+    const auto connect_tcp = [&] {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(relay.tcp_port());
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+        const timeval timeout{5, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        return fd;
+    };
+    // Two Binding requests in one write, the second split over two writes: framing by length.
+    StunClient ids(relay.udp_port());
+    const auto first = binding_request(ids), second = binding_request(ids);
+    const int fd = connect_tcp();
+    stun::Bytes both = first;
+    both.insert(both.end(), second.begin(), second.begin() + 10);
+    REQUIRE(::send(fd, both.data(), both.size(), 0) == static_cast<ssize_t>(both.size()));
+    REQUIRE(::send(fd, second.data() + 10, second.size() - 10, 0) ==
+            static_cast<ssize_t>(second.size() - 10));
+    stun::Bytes received;
+    std::uint8_t chunk[1024];
+    while (received.size() < 2 * 20) {
+        const auto n = ::recv(fd, chunk, sizeof chunk, 0);
+        REQUIRE(n > 0);
+        received.insert(received.end(), chunk, chunk + n);
+    }
+    const auto size = *stun::stream_frame_size(received);
+    while (received.size() < 2 * size) {
+        const auto n = ::recv(fd, chunk, sizeof chunk, 0);
+        REQUIRE(n > 0);
+        received.insert(received.end(), chunk, chunk + n);
+    }
+    CHECK(error_code_of(stun::ByteView(received.data(), size)) == 0);
+    CHECK(error_code_of(stun::ByteView(received.data() + size, size)) == 0);
+
+    // A TLS ClientHello start: closed.
+    const std::uint8_t tls[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03};
+    REQUIRE(::send(fd, tls, sizeof tls, 0) == static_cast<ssize_t>(sizeof tls));
+    CHECK(::recv(fd, chunk, sizeof chunk, 0) == 0);
+    ::close(fd);
+    CHECK(relay.process().wait_for("bytes that are neither STUN nor ChannelData", 5000ms));
+
+    // A truncated header, then the client goes away: nothing breaks.
+    const int other = connect_tcp();
+    ::send(other, first.data(), 10, 0);
+    ::close(other);
+    CHECK(error_code_of(ids.request(binding_request(ids))) == 0);
 }
