@@ -83,8 +83,12 @@ asio::awaitable<void> Allocation::read_peers() {
 
 void Allocation::relay_to_client(const stun::Endpoint& peer, stun::ByteView data) {
     const auto now = std::chrono::steady_clock::now();
-    if (!permitted(peer.address(), now) || !to_client_limit_.allow(data.size(), now)) {
-        ++dropped_;
+    if (!permitted(peer.address(), now)) {
+        ++dropped_;  // RFC 8656: data from a peer without permission is dropped silently
+        return;
+    }
+    if (!to_client_limit_.allow(data.size(), now)) {
+        over_rate("from the peers", to_client_warned_);
         return;
     }
     out_.clear();
@@ -104,6 +108,17 @@ void Allocation::relay_to_client(const stun::Endpoint& peer, stun::ByteView data
     }
     ++packets_out_;
     bytes_out_ += data.size();
+}
+
+void Allocation::over_rate(const char* direction, bool& warned) {
+    ++dropped_;
+    if (warned) return;  // once per allocation and direction: the log is no flood
+    warned = true;
+    log_.warn(
+        "allocation of user '{}' from {}: traffic {} is over max_packets_per_second ({}) "
+        "or max_bytes_per_second ({}); the excess is dropped",
+        user_, tuple_.describe(), direction, config_.max_packets_per_second,
+        config_.max_bytes_per_second);
 }
 
 void Allocation::prune(SteadyTime now) {
@@ -142,8 +157,12 @@ Allocation::Bind Allocation::bind_channel(std::uint16_t channel, const stun::End
 }
 
 void Allocation::send_to_peer(const stun::Endpoint& peer, stun::ByteView data, SteadyTime now) {
-    if (!permitted(peer.address(), now) || !to_peer_limit_.allow(data.size(), now)) {
+    if (!permitted(peer.address(), now)) {
         ++dropped_;
+        return;
+    }
+    if (!to_peer_limit_.allow(data.size(), now)) {
+        over_rate("from the client", to_peer_warned_);
         return;
     }
     boost::system::error_code ignored;

@@ -72,6 +72,7 @@ class Allocation : public std::enable_shared_from_this<Allocation> {
     };
     boost::asio::awaitable<void> read_peers();
     void relay_to_client(const stun::Endpoint& peer, stun::ByteView data);
+    void over_rate(const char* direction, bool& warned);
 
     boost::asio::ip::udp::socket relay_;
     stun::Endpoint advertised_;
@@ -93,6 +94,7 @@ class Allocation : public std::enable_shared_from_this<Allocation> {
     RateLimiter to_peer_limit_, to_client_limit_;
     std::uint64_t bytes_in_ = 0, bytes_out_ = 0, packets_in_ = 0, packets_out_ = 0;
     std::uint64_t dropped_ = 0;
+    bool to_peer_warned_ = false, to_client_warned_ = false;
     std::uint32_t indication_counter_ = 0;
     stun::Bytes out_;  // reused for each packet towards the client
 };

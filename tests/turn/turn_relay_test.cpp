@@ -460,3 +460,34 @@ TEST_CASE("turn relay: TCP answers Binding and closes on bytes that are not STUN
     ::close(other);
     CHECK(error_code_of(ids.request(binding_request(ids))) == 0);
 }
+
+TEST_CASE("turn relay: traffic over the per-allocation rate is dropped, with one log line",
+          "[turn][e2e]") {
+    ScratchDir dir;
+    RelayOptions options;
+    options.extra = {"--max-pps", "50"};
+    Relay relay(dir, options);
+    StunClient client(relay.udp_port());
+    stun::Endpoint relayed;
+    REQUIRE(client.allocate("cmsturn", "right-password", &relayed) == 0);
+    StunClient peer(relayed.port());
+    const stun::Endpoint peer_address(boost::asio::ip::make_address("127.0.0.1"),
+                                      peer.local_port());
+    REQUIRE(client.authenticated(stun::method::create_permission, [&](stun::MessageBuilder& m) {
+        m.add_xor_address(stun::attr::xor_peer_address, peer_address);
+    }) == 0);
+    for (int i = 0; i < 300; ++i) {
+        stun::MessageBuilder send(stun::method::send, stun::Class::indication,
+                                  client.new_transaction());
+        send.add_xor_address(stun::attr::xor_peer_address, peer_address);
+        send.add(stun::attr::data, stun::Bytes{1, 2, 3, 4});
+        client.send(send.bytes());
+    }
+    int received = 0;
+    while (peer.receive(500ms)) ++received;
+    CHECK(received >= 40);  // the bucket's second of burst
+    CHECK(received < 150);  // not the 300 sent
+    CHECK(relay.process().wait_for("traffic from the client is over max_packets_per_second (50)",
+                                   5000ms));
+    CHECK(relay.process().count("is over max_packets_per_second") == 1);
+}
