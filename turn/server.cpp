@@ -120,8 +120,10 @@ void Server::start() {
     std::vector<AddressRange> allowed;
     for (const auto& text : config.allowed_peer_ranges) allowed.push_back(parse_range(text));
     auto own = local_interface_addresses();
-    for (const auto* list : {&config.udp_listen, &config.tcp_listen})
-        for (const auto& text : *list) own.push_back(parse_listen(text, "listen").first);
+    for (const auto& text : config.udp_listen)
+        own.push_back(parse_listen(text, "udp_listen").first);
+    for (const auto& text : config.tcp_listen)
+        own.push_back(parse_listen(text, "tcp_listen").first);
     own.push_back(asio::ip::make_address(config.relay_address));
     if (!config.external_address.empty())
         own.push_back(asio::ip::make_address(config.external_address));

@@ -491,3 +491,37 @@ TEST_CASE("turn relay: traffic over the per-allocation rate is dropped, with one
                                    5000ms));
     CHECK(relay.process().count("is over max_packets_per_second") == 1);
 }
+
+TEST_CASE("turn relay: start() refuses a bad configuration, naming the field or address",
+          "[turn][e2e]") {
+    ScratchDir dir;
+    edgeway::Logger log("turn-test", edgeway::LogLevel::error);
+    const auto start_error = [&](const std::function<void(Config&)>& change) -> std::string {
+        auto config = std::make_shared<Config>();
+        config->udp_listen = {"127.0.0.1:0"};
+        config->tcp_listen = {"127.0.0.1:0"};
+        config->state_directory = dir / "state";
+        change(*config);
+        Server server(config, log);
+        try {
+            server.start();
+        } catch (const std::exception& e) {
+            return e.what();
+        }
+        return "started";
+    };
+    CHECK(start_error([](Config&) {}) == "started");
+    CHECK_THAT(start_error([](Config& c) { c.udp_listen = {"localhost:3478"}; }),
+               Catch::Contains("udp_listen: 'localhost:3478' is not ADDRESS:PORT"));
+    CHECK_THAT(start_error([](Config& c) { c.relay_port_min = 30000, c.relay_port_max = 20000; }),
+               Catch::Contains("relay ports 30000-20000 are not a range"));
+    CHECK_THAT(start_error([](Config& c) { c.external_address = "edge.example.com"; }),
+               Catch::Contains("external_address 'edge.example.com' is not an address"));
+    CHECK_THAT(start_error([](Config& c) { c.allowed_peer_ranges = {"10.0.0.0/40"}; }),
+               Catch::Contains("allowed_peer_ranges: '10.0.0.0/40'"));
+    // A port someone else holds.
+    StunClient holder(1);
+    const std::string taken = "127.0.0.1:" + std::to_string(holder.local_port());
+    CHECK_THAT(start_error([&](Config& c) { c.udp_listen = {taken}; }),
+               Catch::Contains("cannot listen on udp " + taken));
+}
