@@ -249,6 +249,9 @@ std::optional<Endpoint> RequestHandler::peer_address(Request& request, const Att
 Endpoint RequestHandler::advertised_endpoint(const FiveTuple& tuple) const {
     if (external_address_) return Endpoint(*external_address_, 0);
     if (!relay_address_.is_unspecified()) return Endpoint(relay_address_, 0);
+    // The relay's address family must be the relay socket's, whatever the client's is.
+    if (tuple.client.address().is_v4() != relay_address_.is_v4())
+        return Endpoint(relay_address_, 0);
     if (!tuple.server.address().is_unspecified()) return Endpoint(tuple.server.address(), 0);
     // Bound to every address: advertise the one the kernel would use to reach the client.
     asio::ip::udp::socket probe(io_);
