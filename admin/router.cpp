@@ -1,6 +1,8 @@
 #include "admin/router.hpp"
 
 #include "admin/assets.hpp"
+#include "admin/audit_api.hpp"
+#include "admin/metrics.hpp"
 #include "admin/secrets.hpp"
 
 #include <boost/beast/core/string.hpp>
@@ -31,10 +33,16 @@ bool is_json(const Request& request) {
     return boost::beast::iequals(media, "application/json");
 }
 
+// The pages: path, file. The navigation (common.js) hides those the node lacks.
 const Asset* page_asset(std::string_view path) {
-    if (path == "/login") return find_asset("login.html");
-    if (path == "/rules") return find_asset("rules.html");
-    if (path == "/webproxy") return find_asset("webproxy.html");
+    static constexpr std::pair<std::string_view, std::string_view> kPages[] = {
+        {"/login", "login.html"},        {"/rules", "rules.html"},
+        {"/webproxy", "webproxy.html"},  {"/status/links", "links.html"},
+        {"/status/relay", "relay.html"}, {"/system", "system.html"},
+        {"/logs", "logs.html"},
+    };
+    for (const auto& [page, file] : kPages)
+        if (page == path) return find_asset(file);
     return nullptr;
 }
 
@@ -47,8 +55,16 @@ Response not_found_page() {
 
 }  // namespace
 
-Router::Router(AdminState& state, Logger& log)
-    : state_(state), log_(log), session_api_(state, log) {
+Router::Router(AdminState& state, Logger& log, const ServerConfig& config,
+               ListenerControl& listener)
+    : state_(state),
+      log_(log),
+      config_(config),
+      session_api_(state, log),
+      status_api_(config.hooks),
+      config_api_(state, log, config, listener),
+      accounts_api_(state, log),
+      certificates_api_(state, log, config, listener) {
     if (state_.rules) rules_api_.emplace(*state_.rules, log_);
 }
 
@@ -70,6 +86,12 @@ Session* Router::session_of(const Request& request) {
     return state_.sessions.find(cookie_value(request, kSessionCookie));
 }
 
+std::string Router::home() const {
+    if (rules_api_) return "/rules";
+    if (config_.hooks.links) return "/status/links";
+    return "/system";
+}
+
 Response Router::route(const Request& request, const RequestContext& context) {
     const std::string_view target = request.target();
     const auto question = target.find('?');
@@ -80,7 +102,31 @@ Response Router::route(const Request& request, const RequestContext& context) {
         return api(request, path.substr(kApiPrefix.size()), query, context);
     if (path == "/api" || path.starts_with("/api/"))
         return error_response(http::status::not_found, "No such API.");
+    if (path == "/metrics") return metrics(request, context);
     return page(request, path);
+}
+
+Response Router::metrics(const Request& request, const RequestContext& context) {
+    if (request.method() != http::verb::get && request.method() != http::verb::head)
+        return method_not_allowed("GET, HEAD");
+    if (!session_of(request))
+        if (auto refusal = session_api_.basic_auth(request, context)) return std::move(*refusal);
+    return content_response(kMetricsContentType, render_metrics(config_.hooks));
+}
+
+Response Router::node(const Session& session) {
+    const Hooks& hooks = config_.hooks;
+    return json_response(
+        http::status::ok,
+        {{"role", hooks.role.empty() ? (rules_api_ ? "core" : "edge") : hooks.role},
+         {"user", session.user},
+         {"features",
+          {{"rules", rules_api_.has_value()},
+           {"web_proxy", rules_api_.has_value()},
+           {"links", static_cast<bool>(hooks.links)},
+           {"relay", static_cast<bool>(hooks.relay)},
+           {"logs", hooks.requests != nullptr},
+           {"https_certificate", certificates_api_.has_https()}}}});
 }
 
 Response Router::api(const Request& request, std::string_view path, std::string_view query,
@@ -105,15 +151,34 @@ Response Router::api(const Request& request, std::string_view path, std::string_
         if (request.method() == http::verb::get) return SessionApi::describe(*session);
         if (request.method() == http::verb::delete_)
             return session_api_.logout(request, *session, context);
-        Response response =
-            error_response(http::status::method_not_allowed, "Allowed: GET, POST, DELETE");
-        response.set(http::field::allow, "GET, POST, DELETE");
-        return response;
+        return method_not_allowed("GET, POST, DELETE");
     }
+    // A copy: deleting one's own account ends `session`.
+    const ChangeAuthor author{session->user, context.client};
+    if (path == "node") {
+        if (request.method() != http::verb::get) return method_not_allowed("GET");
+        return node(*session);
+    }
+    if (path == "config") {
+        if (request.method() == http::verb::get) return config_api_.get();
+        if (request.method() == http::verb::put) return config_api_.put(request, author);
+        return method_not_allowed("GET, PUT");
+    }
+    if (path == "audit") {
+        if (request.method() != http::verb::get) return method_not_allowed("GET");
+        return audit_list(state_, query);
+    }
+    if (auto response = status_api_.handle(request, path, query)) return std::move(*response);
+    if (auto response = accounts_api_.handle(request, path, author)) return std::move(*response);
+    if (auto response = certificates_api_.handle(request, path, author))
+        return std::move(*response);
     if (rules_api_) {
-        const allowlist::Actor actor{"admin:" + session->user + " from " + context.client};
-        if (auto response = rules_api_->handle(request, path, query, actor))
+        if (auto response =
+                rules_api_->handle(request, path, query, allowlist::Actor{author.actor()}))
             return std::move(*response);
+    } else if (path == "rules" || path.starts_with("rules/") || path == "status/targets") {
+        return error_response(http::status::not_found,
+                              "This node has no HTTP allow list (it is an edge).");
     }
     return error_response(http::status::not_found, "No such API.");
 }
@@ -124,7 +189,7 @@ Response Router::page(const Request& request, std::string_view path) {
         response.set(http::field::allow, "GET, HEAD");
         return response;
     }
-    if (path == "/") return redirect(session_of(request) ? "/rules" : "/login");
+    if (path == "/") return redirect(session_of(request) ? home() : "/login");
     if (path.starts_with("/assets/")) {
         const Asset* asset = find_asset(path.substr(8));
         if (!asset || asset->name.ends_with(".html")) return not_found_page();

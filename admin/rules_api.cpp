@@ -1,18 +1,13 @@
 #include "admin/rules_api.hpp"
 
+#include "admin/status_api.hpp"
+
 #include <charconv>
 
 namespace edgeway::admin {
 namespace {
 
 namespace al = edgeway::allowlist;
-
-Response method_not_allowed(std::string_view allow) {
-    Response response = error_response(http::status::method_not_allowed,
-                                       "Method not allowed here. Allowed: " + std::string(allow));
-    response.set(http::field::allow, allow);
-    return response;
-}
 
 std::optional<std::int64_t> parse_id(std::string_view text) {
     std::int64_t value = 0;
@@ -34,7 +29,7 @@ std::optional<std::string> field_of(std::string_view message) {
 }
 
 std::optional<Response> RulesApi::handle(const Request& request, std::string_view path,
-                                         std::string_view query, const al::Actor& actor) {
+                                         std::string_view, const al::Actor& actor) {
     const auto method = request.method();
     if (path == "rules") {
         if (method == http::verb::get) return list();
@@ -48,10 +43,6 @@ std::optional<Response> RulesApi::handle(const Request& request, std::string_vie
     if (path == "status/targets") {
         if (method != http::verb::get) return method_not_allowed("GET");
         return targets();
-    }
-    if (path == "audit") {
-        if (method != http::verb::get) return method_not_allowed("GET");
-        return audit(query);
     }
     return std::nullopt;
 }
@@ -121,25 +112,6 @@ Response RulesApi::targets() {
                             {"checked_at", status.checked_at}});
     }
     return json_response(http::status::ok, {{"targets", std::move(rows)}});
-}
-
-Response RulesApi::audit(std::string_view query) {
-    std::size_t limit = 100;
-    if (query.starts_with("limit=")) {
-        const auto value = parse_id(query.substr(6));
-        if (!value || *value > 1000)
-            return error_response(http::status::unprocessable_entity,
-                                  "limit: expected an integer from 1 to 1000", "limit");
-        limit = static_cast<std::size_t>(*value);
-    }
-    json entries = json::array();
-    for (const auto& entry : store_.audit(limit))
-        entries.push_back({{"id", entry.id},
-                           {"at", entry.at},
-                           {"who", entry.who},
-                           {"action", entry.action},
-                           {"detail", entry.detail}});
-    return json_response(http::status::ok, {{"entries", std::move(entries)}});
 }
 
 }  // namespace edgeway::admin

@@ -1,5 +1,5 @@
-// The allow-list part of the API, on the core: rules (list, add, delete), the targets the join
-// URLs resolved to, and the audit log. Every change goes through allowlist::RuleStore, which
+// The allow-list part of the API, on the core: rules (list, add, delete) and the targets the
+// join URLs resolved to. Every change goes through allowlist::RuleStore, which
 // audits it; the running core notices the committed change and pushes the new rule set to the
 // edges, so nothing here talks to the proxy.
 #pragma once
@@ -18,7 +18,7 @@ class RulesApi {
   public:
     RulesApi(allowlist::RuleStore& store, Logger& log) : store_(store), log_(log) {}
 
-    // path is what follows /api/v1/ ("rules", "rules/12", "status/targets", "audit"); nothing
+    // path is what follows /api/v1/ ("rules", "rules/12", "status/targets"); nothing
     // when the path is not one of these. actor names who makes a change, for the audit log.
     std::optional<Response> handle(const Request& request, std::string_view path,
                                    std::string_view query, const allowlist::Actor& actor);
@@ -28,7 +28,6 @@ class RulesApi {
     Response add(const Request& request, const allowlist::Actor& actor);
     Response remove(std::string_view id_text, const allowlist::Actor& actor);
     Response targets();
-    Response audit(std::string_view query);
 
     allowlist::RuleStore& store_;
     Logger& log_;

@@ -5,6 +5,8 @@
 #include "admin/admin.hpp"
 
 #include "admin/admin_state.hpp"
+#include "admin/config_api.hpp"
+#include "admin/listener_control.hpp"
 #include "admin/password.hpp"
 #include "admin/router.hpp"
 #include "admin/secrets.hpp"
@@ -22,6 +24,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <atomic>
 #include <thread>
 
 namespace edgeway::admin {
@@ -38,6 +41,7 @@ constexpr std::size_t kFirstPasswordBytes = 15;  // 20 base64url characters, 120
 constexpr std::size_t kDrainBytes = 1024 * 1024;
 constexpr auto kDrainTime = std::chrono::seconds(2);
 
+// Throws std::runtime_error with the reason.
 tcp::endpoint parse_endpoint(const std::string& address) {
     const auto colon = address.rfind(':');
     if (colon == std::string::npos) throw std::runtime_error("bad admin address " + address);
@@ -70,7 +74,7 @@ Response refusal(http::status status, std::string_view message) {
 
 }  // namespace
 
-struct Server::Impl {
+struct Server::Impl : ListenerControl {
     Impl(ServerConfig c, Logger& l) : config(std::move(c)), log(l) {}
 
     ServerConfig config;
@@ -78,10 +82,13 @@ struct Server::Impl {
     std::optional<std::string> first_password;
     std::unique_ptr<AdminState> state;
     std::unique_ptr<Router> router;
+    // Each connection keeps the context it started with: an uploaded certificate applies to
+    // new connections only.
     std::shared_ptr<asio::ssl::context> tls_context;
     asio::io_context io{1};
-    tcp::acceptor acceptor{io};
-    std::uint16_t port = 0;
+    // The listening socket; replaced by rebind(). Its accept loop holds it too.
+    std::shared_ptr<tcp::acceptor> acceptor;
+    std::atomic<std::uint16_t> port = 0;
     std::size_t connections = 0;
     std::thread thread;
 
@@ -98,28 +105,103 @@ struct Server::Impl {
         }
         if (!config.rule_database.empty())
             state->rules = std::make_unique<allowlist::RuleStore>(config.rule_database);
-        router = std::make_unique<Router>(*state, log);
+        router = std::make_unique<Router>(*state, log, config, *this);
     }
 
-    void bind() {
-        const auto endpoint = parse_endpoint(config.listen);
+    // A bound, listening acceptor, or the OS's reason.
+    std::shared_ptr<tcp::acceptor> open_acceptor(const std::string& address, std::string& error,
+                                                 tcp::endpoint* resolved = nullptr) {
+        tcp::endpoint endpoint;
+        try {
+            endpoint = parse_endpoint(address);
+        } catch (const std::exception& e) {
+            error = e.what();
+            return nullptr;
+        }
+        if (resolved) *resolved = endpoint;
+        auto result = std::make_shared<tcp::acceptor>(io);
         boost::system::error_code ec;
-        acceptor.open(endpoint.protocol(), ec);
-        if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-        if (!ec) acceptor.bind(endpoint, ec);
-        if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-        if (ec)
-            throw std::runtime_error(fmt::format("cannot listen for admin on {}: {}",
-                                                 to_string(endpoint), ec.message()));
-        port = acceptor.local_endpoint().port();
-        log.info("admin listening on {}", to_string(acceptor.local_endpoint()));
+        result->open(endpoint.protocol(), ec);
+        if (!ec) result->set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec) result->bind(endpoint, ec);
+        if (!ec) result->listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) {
+            error = fmt::format("{}: {}", to_string(endpoint), ec.message());
+            return nullptr;
+        }
+        return result;
     }
 
-    awaitable<void> accept_loop() {
+    // At start: the address set through the API (admin.db) wins over the configuration file's;
+    // if it cannot be bound any more, the file's is used so the appliance stays reachable.
+    void bind() {
+        std::string error;
+        if (const auto stored = state->accounts.setting(kListenSetting)) {
+            acceptor = open_acceptor(*stored, error);
+            if (!acceptor)
+                log.error(
+                    "cannot listen for admin on {} (set through the API): {}; using the "
+                    "configuration file's {}",
+                    *stored, error, config.listen);
+        }
+        if (!acceptor) acceptor = open_acceptor(config.listen, error);
+        if (!acceptor) throw std::runtime_error("cannot listen for admin on " + error);
+        port = acceptor->local_endpoint().port();
+        log.info("admin listening on {}", to_string(acceptor->local_endpoint()));
+    }
+
+    std::string bound_address() const override {
+        boost::system::error_code ec;
+        const auto endpoint = acceptor->local_endpoint(ec);
+        return ec ? std::string() : to_string(endpoint);
+    }
+
+    Rebound rebind(const std::string& address) override {
+        std::string error;
+        tcp::endpoint wanted;
+        auto fresh = open_acceptor(address, error, &wanted);
+        // The same port on another address (0.0.0.0:445 -> 10.0.0.5:445) overlaps the current
+        // listener, which must go first. If the new address then fails too, the old one is
+        // bound again (nothing else can have taken the port in between but another process).
+        const auto current = acceptor->local_endpoint();
+        if (!fresh && wanted.port() == current.port() && wanted.port() != 0) {
+            boost::system::error_code ignored;
+            acceptor->close(ignored);
+            fresh = open_acceptor(address, error);
+            if (!fresh) {
+                std::string again;
+                acceptor = open_acceptor(to_string(current), again);
+                if (!acceptor)
+                    throw std::runtime_error("the admin listener could not be restored on " +
+                                             to_string(current) + ": " + again);
+                asio::co_spawn(io, accept_loop(acceptor), asio::detached);
+            }
+        }
+        if (!fresh) return {"", error};
+        const std::string before = bound_address();
+        std::swap(acceptor, fresh);
+        port = acceptor->local_endpoint().port();
+        asio::co_spawn(io, accept_loop(acceptor), asio::detached);
+        // The old acceptor closes after this handler: the request that moved the listener is
+        // answered on its connection, which (like every open one) is not affected.
+        asio::post(io, [old = std::move(fresh)] {
+            boost::system::error_code ignored;
+            old->close(ignored);
+        });
+        log.info("admin listening on {} (moved from {})", bound_address(), before);
+        return {bound_address(), ""};
+    }
+
+    void replace_tls_context(std::shared_ptr<asio::ssl::context> context) override {
+        tls_context = std::move(context);
+        log.info("admin certificate replaced for new connections");
+    }
+
+    awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> listener) {
         for (;;) {
-            auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io),
-                                                               asio::as_tuple(use_awaitable));
-            if (ec == asio::error::operation_aborted) co_return;
+            auto [ec, socket] = co_await listener->async_accept(asio::make_strand(io),
+                                                                asio::as_tuple(use_awaitable));
+            if (ec == asio::error::operation_aborted || !listener->is_open()) co_return;
             if (ec) {
                 log.warn("admin accept failed: {}", ec.message());
                 continue;
@@ -161,7 +243,8 @@ struct Server::Impl {
         boost::system::error_code peer_ec;
         const auto peer = socket.remote_endpoint(peer_ec);
         const RequestContext context{peer_ec ? "unknown" : peer.address().to_string()};
-        Stream stream(beast::tcp_stream(std::move(socket)), *tls_context);
+        const auto context_of_connection = tls_context;
+        Stream stream(beast::tcp_stream(std::move(socket)), *context_of_connection);
         const Limits& limits = config.limits;
 
         stream.next_layer().expires_after(limits.handshake_timeout);
@@ -243,7 +326,7 @@ void Server::start() {
         {impl.config.certificate, impl.config.private_key, {}, {"http/1.1"}});
     impl.open_state();
     impl.bind();
-    asio::co_spawn(impl.io, impl.accept_loop(), asio::detached);
+    asio::co_spawn(impl.io, impl.accept_loop(impl.acceptor), asio::detached);
     impl.thread = std::thread([&impl] { impl.io.run(); });
 }
 
@@ -260,7 +343,7 @@ void Server::stop() {
     if (!impl.thread.joinable()) return;
     asio::post(impl.io, [&impl] {
         boost::system::error_code ignored;
-        impl.acceptor.close(ignored);
+        impl.acceptor->close(ignored);
         impl.io.stop();  // open connections are dropped with the io_context
     });
     impl.thread.join();

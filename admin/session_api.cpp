@@ -1,6 +1,7 @@
 #include "admin/session_api.hpp"
 
 #include "admin/password.hpp"
+#include "admin/secrets.hpp"
 
 #include <fmt/format.h>
 
@@ -39,15 +40,8 @@ Response SessionApi::login(const Request& request, const RequestContext& context
     const std::string user = body["user"].get<std::string>();
     const std::string password = body["password"].get<std::string>();
 
-    const auto hash = state_.accounts.password_hash(user);
-    const bool ok = verify_password(password, hash ? *hash : state_.decoy_hash) && hash;
-    if (!ok) {
-        log_.warn("failed login for user {} from {}{}", quoted(user), context.client,
-                  hash ? "" : " (no such user)");
-        if (state_.login_limiter.failed(context.client))
-            log_.warn("login locked out for {} after repeated failures", context.client);
+    if (!check_password(user, password, context))
         return error_response(http::status::unauthorized, "Wrong user name or password.");
-    }
     state_.login_limiter.succeeded(context.client);
     const std::string token = state_.sessions.create(user);
     const Session* session = state_.sessions.find(token);
@@ -55,6 +49,46 @@ Response SessionApi::login(const Request& request, const RequestContext& context
     Response response = describe(*session);
     response.set(http::field::set_cookie, session_cookie(token, state_.sessions.times().absolute));
     return response;
+}
+
+bool SessionApi::check_password(const std::string& user, const std::string& password,
+                                const RequestContext& context) {
+    const auto hash = state_.accounts.password_hash(user);
+    const bool ok = verify_password(password, hash ? *hash : state_.decoy_hash) && hash;
+    if (ok) return true;
+    log_.warn("failed login for user {} from {}{}", quoted(user), context.client,
+              hash ? "" : " (no such user)");
+    if (state_.login_limiter.failed(context.client))
+        log_.warn("login locked out for {} after repeated failures", context.client);
+    return false;
+}
+
+std::optional<Response> SessionApi::basic_auth(const Request& request,
+                                               const RequestContext& context) {
+    auto challenge = [] {
+        Response response = error_response(http::status::unauthorized,
+                                           "Log in, or send HTTP Basic credentials of an admin "
+                                           "account.");
+        response.set(http::field::www_authenticate, R"(Basic realm="edgeway", charset="UTF-8")");
+        return response;
+    };
+    const std::string_view header = request[http::field::authorization];
+    if (!header.starts_with("Basic ") && !header.starts_with("basic ")) return challenge();
+    if (const auto left = state_.login_limiter.locked_for(context.client); left.count() > 0)
+        return too_many_attempts(left);
+    // Standard base64 to base64url, padding dropped.
+    std::string text(header.substr(6));
+    while (!text.empty() && (text.back() == '=' || text.back() == ' ')) text.pop_back();
+    for (char& c : text) c = c == '+' ? '-' : c == '/' ? '_' : c;
+    std::string decoded;
+    if (!from_base64url(text, decoded)) return challenge();
+    const auto colon = decoded.find(':');
+    if (colon == std::string::npos) return challenge();
+    const std::string user = decoded.substr(0, colon);
+    const std::string password = decoded.substr(colon + 1);
+    if (!check_password(user, password, context)) return challenge();
+    state_.login_limiter.succeeded(context.client);
+    return std::nullopt;
 }
 
 Response SessionApi::logout(const Request& request, const Session& session,

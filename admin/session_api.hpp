@@ -6,6 +6,8 @@
 
 #include "common/log.hpp"
 
+#include <optional>
+
 namespace edgeway::admin {
 
 class SessionApi {
@@ -18,8 +20,17 @@ class SessionApi {
     Response login(const Request& request, const RequestContext& context);
     Response logout(const Request& request, const Session& session, const RequestContext& context);
     static Response describe(const Session& session);
+    // HTTP Basic authentication with an admin account (Prometheus' basic_auth for /metrics):
+    // nothing when the Authorization header names an account and its password; else the 401
+    // (with WWW-Authenticate) or 429 to answer. Failures count towards the login lockout.
+    std::optional<Response> basic_auth(const Request& request, const RequestContext& context);
 
   private:
+    // Checks a password (the decoy hash for unknown users, so both take as long), logs and
+    // counts a failure.
+    bool check_password(const std::string& user, const std::string& password,
+                        const RequestContext& context);
+
     AdminState& state_;
     Logger& log_;
 };

@@ -36,6 +36,10 @@ void SessionTable::remove(const std::string& token) {
     sessions_.erase(sha256(token));
 }
 
+std::size_t SessionTable::remove_user(const std::string& user) {
+    return std::erase_if(sessions_, [&](const auto& entry) { return entry.second.user == user; });
+}
+
 bool SessionTable::expired(const Session& session, Clock::time_point now) const {
     return now - session.last_used >= times_.idle || now - session.created >= times_.absolute;
 }

@@ -34,6 +34,8 @@ class SessionTable {
     // The live session for a cookie token, its idle time renewed; expired ones are removed.
     Session* find(const std::string& token, Clock::time_point now = Clock::now());
     void remove(const std::string& token);
+    // Ends every session of this user (an account deleted); returns how many.
+    std::size_t remove_user(const std::string& user);
     std::size_t size() const { return sessions_.size(); }
     const SessionTimes& times() const { return times_; }
 

@@ -3,7 +3,7 @@
 // BEGIN IMMEDIATE transaction that also bumps the version and writes the audit row, so the
 // version, the rules and the audit log can never disagree.
 #include "allowlist/allowlist.hpp"
-#include "common/private_files.hpp"
+#include "common/sqlite.hpp"
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -26,137 +26,23 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kSchemaVersion = 1;
-constexpr int kBusyTimeoutMs = 5000;
+using sqlite::now_utc;
+using sqlite::Statement;
+using sqlite::Transaction;
 
-// ISO-8601 UTC with seconds, the form of every timestamp in the database.
-std::string now_utc() {
-    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    ::gmtime_r(&now, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return text;
+[[noreturn]] void raise_store_error(const std::string& message) {
+    throw StoreError(message);
 }
-
-// A StoreError naming the file, what was being done and what SQLite said. The common ways an
-// existing file can be unusable get a message an operator can act on.
-[[noreturn]] void fail(const fs::path& file, sqlite3* db, int code, std::string_view doing) {
-    const int primary = code & 0xff;
-    if (primary == SQLITE_NOTADB)
-        throw StoreError(fmt::format(
-            "{}: not an SQLite database (the file is corrupt or of another kind)", file.string()));
-    if (primary == SQLITE_CORRUPT)
-        throw StoreError(fmt::format("{}: the database is corrupt ({}) while {}", file.string(),
-                                     db ? sqlite3_errmsg(db) : sqlite3_errstr(code), doing));
-    throw StoreError(fmt::format("{}: {}: {}", file.string(), doing,
-                                 db ? sqlite3_errmsg(db) : sqlite3_errstr(code)));
-}
-
-struct CloseDb {
-    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-using DbHandle = std::unique_ptr<sqlite3, CloseDb>;
-
-// One prepared statement. Errors throw StoreError naming the file and the task.
-class Statement {
-  public:
-    Statement(const fs::path& file, sqlite3* db, std::string_view sql, std::string_view doing)
-        : file_(file), db_(db), doing_(doing) {
-        const int rc =
-            sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
-        if (rc != SQLITE_OK) fail(file_, db_, rc, doing_);
-    }
-    ~Statement() { sqlite3_finalize(stmt_); }
-    Statement(const Statement&) = delete;
-    Statement& operator=(const Statement&) = delete;
-
-    Statement& bind(int index, std::int64_t value) {
-        check(sqlite3_bind_int64(stmt_, index, value));
-        return *this;
-    }
-    Statement& bind(int index, std::string_view value) {
-        check(sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
-                                SQLITE_TRANSIENT));
-        return *this;
-    }
-
-    // True when a row is available; false when the statement is done.
-    bool step() {
-        const int rc = sqlite3_step(stmt_);
-        if (rc == SQLITE_ROW) return true;
-        if (rc == SQLITE_DONE) return false;
-        fail(file_, db_, rc, doing_);
-    }
-    void run() {
-        while (step()) {
-        }
-    }
-    void reset() {
-        sqlite3_reset(stmt_);
-        sqlite3_clear_bindings(stmt_);
-    }
-
-    std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
-    std::string text(int column) const {
-        const auto* data = sqlite3_column_text(stmt_, column);
-        const int size = sqlite3_column_bytes(stmt_, column);
-        return data ? std::string(reinterpret_cast<const char*>(data), static_cast<size_t>(size))
-                    : std::string();
-    }
-
-  private:
-    void check(int rc) {
-        if (rc != SQLITE_OK) fail(file_, db_, rc, doing_);
-    }
-
-    const fs::path& file_;
-    sqlite3* db_;
-    std::string_view doing_;
-    sqlite3_stmt* stmt_ = nullptr;
-};
-
-void exec(const fs::path& file, sqlite3* db, const char* sql, std::string_view doing) {
-    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK) fail(file, db, rc, doing);
-}
-
-// A transaction rolled back unless committed, so every error path (exceptions included) leaves
-// the database as it was.
-class Transaction {
-  public:
-    enum Kind { read, write };
-    Transaction(const fs::path& file, sqlite3* db, Kind kind) : file_(file), db_(db) {
-        // IMMEDIATE takes the write lock at once: two writers wait for each other (busy
-        // timeout) instead of failing halfway with SQLITE_BUSY on a lock upgrade.
-        exec(file_, db_, kind == write ? "BEGIN IMMEDIATE" : "BEGIN", "starting a transaction");
-        open_ = true;
-    }
-    ~Transaction() {
-        if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    }
-    Transaction(const Transaction&) = delete;
-    Transaction& operator=(const Transaction&) = delete;
-
-    void commit() {
-        exec(file_, db_, "COMMIT", "committing");
-        open_ = false;
-    }
-
-  private:
-    const fs::path& file_;
-    sqlite3* db_;
-    bool open_ = false;
-};
 
 // ---------------------------------------------------------------------------------------------
 // Schema and migrations. Step i brings the schema from version i to i + 1; a later version adds
 // a step and raises kSchemaVersion. Steps run in the migration's transaction.
 
-void migrate_to_1(const fs::path& file, sqlite3* db) {
+void migrate_to_1(sqlite::Database& db) {
     // Rule columns hold the rule model's own words ("https", "prefix", "GET,POST") so the file
     // reads well in the sqlite3 shell. AUTOINCREMENT: an id, once removed, is never reused, so
     // an id in an old audit row or an operator's note never names a different rule.
-    exec(file, db, R"sql(
+    db.exec(R"sql(
 CREATE TABLE operator_rules (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   description TEXT NOT NULL,
@@ -202,44 +88,11 @@ CREATE TABLE audit (
   detail TEXT NOT NULL
 );
 )sql",
-         "creating the schema (version 1)");
+            "creating the schema (version 1)");
 }
 
-using MigrationStep = void (*)(const fs::path&, sqlite3*);
-constexpr MigrationStep kMigrations[] = {&migrate_to_1};
+constexpr sqlite::Database::Step kMigrations[] = {&migrate_to_1};
 static_assert(std::size(kMigrations) == kSchemaVersion);
-
-int user_version(const fs::path& file, sqlite3* db) {
-    Statement query(file, db, "PRAGMA user_version", "reading the schema version");
-    return query.step() ? static_cast<int>(query.integer(0)) : 0;
-}
-
-void migrate(const fs::path& file, sqlite3* db) {
-    // Checked outside a write transaction first: the usual case (up to date) then writes
-    // nothing, so opening the store never shows up as a change to other connections.
-    if (user_version(file, db) == kSchemaVersion) return;
-    Transaction transaction(file, db, Transaction::write);
-    const int from = user_version(file, db);
-    if (from == kSchemaVersion) return;  // another process migrated it meanwhile
-    if (from > kSchemaVersion)
-        throw StoreError(fmt::format(
-            "{}: schema version {} was written by a newer edgeway (this one knows up to {})",
-            file.string(), from, kSchemaVersion));
-    if (from < 0)
-        throw StoreError(fmt::format("{}: invalid schema version {}", file.string(), from));
-    if (from == 0) {
-        Statement objects(file, db, "SELECT count(*) FROM sqlite_schema", "reading the schema");
-        if (objects.step() && objects.integer(0) > 0)
-            throw StoreError(fmt::format(
-                "{}: an SQLite database, but not an edgeway rule database (it has other tables "
-                "and no schema version)",
-                file.string()));
-    }
-    for (int version = from; version < kSchemaVersion; ++version) kMigrations[version](file, db);
-    exec(file, db, fmt::format("PRAGMA user_version = {}", kSchemaVersion).c_str(),
-         "setting the schema version");
-    transaction.commit();
-}
 
 // ---------------------------------------------------------------------------------------------
 // Rules as rows.
@@ -350,21 +203,16 @@ std::string describe_changes(const std::vector<Rule>& before, const std::vector<
 // ---------------------------------------------------------------------------------------------
 
 struct RuleStore::Db {
-    fs::path file;
-    DbHandle handle;
+    explicit Db(const fs::path& path) : db(path, &raise_store_error) {}
+
+    sqlite::Database db;
+    const fs::path& file = db.file();
     std::int64_t data_version = 0;
 
-    sqlite3* get() const { return handle.get(); }
-
     Statement statement(std::string_view sql, std::string_view doing) {
-        return Statement(file, handle.get(), sql, doing);
+        return Statement(db, sql, doing);
     }
-    Transaction transaction(Transaction::Kind kind) { return Transaction(file, get(), kind); }
-
-    std::int64_t read_data_version() {
-        auto query = statement("PRAGMA data_version", "reading the data version");
-        return query.step() ? query.integer(0) : 0;
-    }
+    Transaction transaction(Transaction::Kind kind) { return Transaction(db, kind); }
 
     std::uint64_t read_version() {
         auto query = statement("SELECT value FROM meta WHERE key = 'rules_version'",
@@ -410,7 +258,7 @@ struct RuleStore::Db {
         bind_rule(insert, 1, rule);
         insert.bind(8, now);
         insert.run();
-        return sqlite3_last_insert_rowid(get());
+        return db.last_insert_rowid();
     }
 
     void write_audit(const std::string& now, const std::string& who, std::string_view action,
@@ -425,36 +273,10 @@ struct RuleStore::Db {
     }
 };
 
-RuleStore::RuleStore(const std::filesystem::path& file) : file_(file) {
-    try {
-        create_private_directories(file.parent_path());
-        create_private_file(file);
-    } catch (const std::system_error& e) {
-        throw StoreError(e.what());
-    }
-    sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(
-        file.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXRESCODE,
-        nullptr);
-    DbHandle handle(raw);  // closes even when opening failed
-    if (rc != SQLITE_OK) fail(file, raw, rc, "cannot open the rule database");
-    db_ = std::make_unique<Db>(Db{file, std::move(handle), 0});
-    sqlite3* db = db_->get();
-
-    sqlite3_busy_timeout(db, kBusyTimeoutMs);
-    // The first statement that reads the file: a corrupt or foreign file fails here.
-    {
-        auto mode = db_->statement("PRAGMA journal_mode = WAL", "enabling WAL");
-        if (!mode.step() || mode.text(0) != "wal")
-            throw StoreError(fmt::format("{}: cannot enable WAL (journal mode stays '{}')",
-                                         file.string(), mode.text(0)));
-    }
-    // FULL: in WAL mode every commit syncs the log, so a change the CLI reported as done
-    // survives a crash or a power loss.
-    exec(file, db, "PRAGMA synchronous = FULL", "setting synchronous mode");
-    exec(file, db, "PRAGMA foreign_keys = ON", "enabling foreign keys");
-    migrate(file, db);
-    db_->data_version = db_->read_data_version();
+RuleStore::RuleStore(const std::filesystem::path& file)
+    : file_(file), db_(std::make_unique<Db>(file)) {
+    db_->db.migrate(kMigrations, "an edgeway rule database");
+    db_->data_version = db_->db.data_version();
 }
 
 RuleStore::~RuleStore() = default;
@@ -558,7 +380,7 @@ void RuleStore::replace_operator_rules(const std::vector<Rule>& rules, const Act
         try {
             db_->insert_operator_rule(rule, now);
         } catch (const StoreError&) {
-            if (sqlite3_extended_errcode(db_->get()) == SQLITE_CONSTRAINT_UNIQUE)
+            if (db_->db.extended_errcode() == SQLITE_CONSTRAINT_UNIQUE)
                 throw StoreError(fmt::format(
                     "{}: rules not imported: rule {} ({}) is identical to another rule of the list",
                     file_.string(), i + 1, rule.describe()));
@@ -627,7 +449,7 @@ void RuleStore::set_targets(const std::vector<TargetStatus>& targets) {
         try {
             insert.run();
         } catch (const StoreError&) {
-            if (sqlite3_extended_errcode(db_->get()) == SQLITE_CONSTRAINT_PRIMARYKEY)
+            if (db_->db.extended_errcode() == SQLITE_CONSTRAINT_PRIMARYKEY)
                 throw StoreError(fmt::format("{}: targets not stored: {} is listed twice",
                                              file_.string(), status.uri));
             throw;
@@ -724,7 +546,7 @@ std::vector<AuditEntry> RuleStore::audit(std::size_t limit) {
 }
 
 bool RuleStore::changed_elsewhere() {
-    const std::int64_t now = db_->read_data_version();
+    const std::int64_t now = db_->db.data_version();
     const bool changed = now != db_->data_version;
     db_->data_version = now;
     return changed;

@@ -9,8 +9,11 @@
 #include "tls/tls.hpp"
 
 #include <fmt/format.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -99,20 +102,44 @@ bool parse_pairs(const std::vector<std::string>& args, const std::vector<std::st
     return true;
 }
 
-// Catches SIGINT/SIGTERM from the moment it is made, so a signal that arrives while the
-// process is still starting is not fatal but simply stops it once started.
-class StopSignals {
+// Catches SIGINT/SIGTERM (stop) and SIGHUP (reload: `systemctl reload`) from the moment it is
+// made, so a signal that arrives while the process is still starting is not fatal: a stop
+// signal simply stops it once started.
+class ProcessSignals {
   public:
-    StopSignals() : signals_(io_, SIGINT, SIGTERM) {}
-    void wait() {
-        signals_.async_wait([](const boost::system::error_code&, int) {});
+    ProcessSignals() : stop_(io_, SIGINT, SIGTERM), reload_(io_, SIGHUP) {}
+    // Runs until SIGINT or SIGTERM; calls on_reload at each SIGHUP meanwhile.
+    void wait(std::function<void()> on_reload) {
+        stop_.async_wait([this](const boost::system::error_code&, int) { io_.stop(); });
+        boost::asio::co_spawn(
+            io_,
+            [this, on_reload = std::move(on_reload)]() -> boost::asio::awaitable<void> {
+                for (;;) {
+                    co_await reload_.async_wait(boost::asio::use_awaitable);
+                    on_reload();
+                }
+            },
+            boost::asio::detached);
         io_.run();
     }
 
   private:
     boost::asio::io_context io_;
-    boost::asio::signal_set signals_;
+    boost::asio::signal_set stop_, reload_;
 };
+
+// SIGHUP on an edge: new certificates for new connections; a bad file is logged and changes
+// nothing. A core reads its files at start only.
+void reload(proxy::Edge& edge, Logger& log) {
+    try {
+        edge.reload_certificates();
+    } catch (const std::exception& e) {
+        log.error("reload failed, the previous certificates stay in use: {}", e.what());
+    }
+}
+void reload(proxy::Core&, Logger& log) {
+    log.info("SIGHUP: nothing to reload on a core (restart it to apply a changed file)");
+}
 
 admin::ServerConfig admin_config(const proxy::AdminListenerConfig& listener,
                                  const fs::path& state_directory) {
@@ -147,7 +174,7 @@ std::unique_ptr<admin::Server> make_admin(const proxy::EdgeConfig& config, proxy
     server.hooks.role = "edge";
     server.hooks.links = [&edge] { return edge.links(); };
     server.hooks.requests = &edge.requests();
-    server.hooks.reload_https_certificate = [&edge] { edge.reload_certificate(); };
+    server.hooks.reload_https_certificate = [&edge] { edge.reload_certificates(); };
     return std::make_unique<admin::Server>(std::move(server), log);
 }
 
@@ -156,7 +183,7 @@ template <typename Role, typename Config>
 int run_role(const std::vector<std::string>& args, const char* usage, const char* name,
              Config (*load)(const fs::path&)) {
     if (wants_help(args)) return std::cout << usage, 0;
-    StopSignals stop;
+    ProcessSignals signals;
     std::vector<std::pair<std::string, std::string>> options;
     if (!parse_pairs(args, {"--config"}, options) || options.empty()) {
         std::cerr << usage;
@@ -180,7 +207,7 @@ int run_role(const std::vector<std::string>& args, const char* usage, const char
         log.error("cannot start: {}", e.what());
         return 1;
     }
-    stop.wait();
+    signals.wait([&] { reload(role, log); });
     log.info("stopping");
     if (admin) admin->stop();
     role.stop();
@@ -223,7 +250,7 @@ bool parse_port(const std::string& text, std::uint16_t& port) {
 
 int run_demo(const std::vector<std::string>& args) {
     if (wants_help(args)) return std::cout << kDemoUsage, 0;
-    StopSignals stop;
+    ProcessSignals signals;
     std::vector<std::pair<std::string, std::string>> options;
     if (!parse_pairs(args,
                      {"--state-dir", "--https-port", "--http-port", "--link-port",
@@ -334,7 +361,7 @@ int run_demo(const std::vector<std::string>& args) {
                   << "; trust ca.pem there, or accept the browser's warning)\n"
                   << "Press Ctrl+C to stop.\n"
                   << std::flush;
-        stop.wait();
+        signals.wait([&] { reload(edge, edge_log); });
         admin->stop();
         edge_admin->stop();
         core.stop();
@@ -371,7 +398,18 @@ int main(int argc, char** argv) {
     if (command == "admin")
         return admin::run_admin_command(
             args,
-            [](const fs::path& file) { return proxy::load_core_config(file).state_directory; },
+            [](const fs::path& file) {
+                // A core's file names its join URLs; anything else is read as an edge's.
+                try {
+                    return proxy::load_core_config(file).state_directory;
+                } catch (const proxy::ConfigError& core_error) {
+                    try {
+                        return proxy::load_edge_config(file).state_directory;
+                    } catch (const proxy::ConfigError&) {
+                        throw core_error;
+                    }
+                }
+            },
             std::cin, std::cout, std::cerr);
     std::cerr << "edgeway: unknown command '" << command << "'\n" << kUsage;
     return kExitUsage;

@@ -383,12 +383,15 @@ class DownstreamSession {
             if (no_body) continue;
             if (chunked) {
                 const std::string size = fmt::format("{:x}\r\n", data.size());
-                // The last piece carries the end of the body along.
-                const std::string_view end = stream.at_end() ? "\r\n0\r\n\r\n" : "\r\n";
+                // The last piece carries the end of the body along. Decided once, before the
+                // write: the stream may reach its end while the write is under way, and then the
+                // terminator must still go out (below, after the loop).
+                const bool last = stream.at_end();
+                const std::string_view end = last ? "\r\n0\r\n\r\n" : "\r\n";
                 const std::array<asio::const_buffer, 4> parts{
                     asio::buffer(head), asio::buffer(size), asio::buffer(data), asio::buffer(end)};
                 if (!co_await send_buffers(parts)) co_return;
-                if (stream.at_end()) co_return;
+                if (last) co_return;
             } else {
                 const std::array<asio::const_buffer, 2> parts{asio::buffer(head),
                                                               asio::buffer(data)};

@@ -34,7 +34,8 @@ struct Edge::Impl {
     std::vector<std::unique_ptr<EdgeWorker>> workers;
     SharedRules rules;  // the last rule set a core pushed; empty until then
     std::unique_ptr<EdgeContext> context;
-    std::shared_ptr<asio::ssl::context> link_tls;
+    // Swapped whole on reload, like EdgeContext::https_tls.
+    std::atomic<std::shared_ptr<asio::ssl::context>> link_tls;
     std::vector<tcp::acceptor> https_acceptors;  // https_acceptors[i] lives on workers[i]
     std::optional<tcp::acceptor> redirect_acceptor;
     std::optional<tcp::acceptor> link_acceptor;
@@ -54,6 +55,11 @@ struct Edge::Impl {
         if (const auto current = rules.load())
             for (const auto& rule : current->rules->rule_set().rules) hosts.insert(rule.host);
         return {hosts.begin(), hosts.end()};
+    }
+
+    std::shared_ptr<asio::ssl::context> make_link_context() const {
+        return tls::make_server_context(
+            {config.link_certificate, config.link_private_key, config.link_client_ca, {"h2"}});
     }
 
     std::shared_ptr<asio::ssl::context> make_https_context() const {
@@ -93,7 +99,7 @@ struct Edge::Impl {
         boost::system::error_code ec;
         const auto remote = socket.remote_endpoint(ec);
         const std::string peer = ec ? "unknown" : to_string(remote);
-        TlsSocket tls(std::move(socket), *link_tls);
+        TlsSocket tls(std::move(socket), *link_tls.load());
         tls.expires_after(config.limits.handshake_timeout);
         auto [handshake_error] = co_await tls.async_handshake(asio::ssl::stream_base::server,
                                                               asio::as_tuple(use_awaitable));
@@ -147,8 +153,7 @@ struct Edge::Impl {
         for (unsigned i = 0; i < count; ++i) workers.push_back(std::make_unique<EdgeWorker>());
         EdgeWorker& first = *workers.front();
 
-        link_tls = tls::make_server_context(
-            {config.link_certificate, config.link_private_key, config.link_client_ca, {"h2"}});
+        link_tls = make_link_context();
         auto https_tls = make_https_context();
 
         // The first acceptor fixes the port (the configured one, or a free one for port 0);
@@ -258,11 +263,15 @@ std::uint16_t Edge::link_port() const {
 void Edge::stop() {
     impl_->stop();
 }
-void Edge::reload_certificate() {
+void Edge::reload_certificates() {
     if (!impl_->context) throw std::runtime_error("the edge is not running");
-    auto next = impl_->make_https_context();  // throws, and nothing changes, when unusable
-    impl_->context->https_tls.store(std::move(next));
-    impl_->log.info("https certificate reloaded from {}", impl_->config.certificate.string());
+    // Both are read before either is swapped: a bad file changes nothing.
+    auto https = impl_->make_https_context();
+    auto link = impl_->make_link_context();
+    impl_->context->https_tls.store(std::move(https));
+    impl_->link_tls.store(std::move(link));
+    impl_->log.info("certificates reloaded: https from {}, link from {}",
+                    impl_->config.certificate.string(), impl_->config.link_certificate.string());
 }
 std::vector<telemetry::LinkStatus> Edge::links() const {
     return impl_->board.snapshot();

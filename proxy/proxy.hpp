@@ -114,10 +114,11 @@ class Edge {
     // Stops accepting, closes links and connections, joins the worker threads.
     void stop();
 
-    // Re-reads the 443 certificate and key files; new connections use them, open ones keep
-    // theirs. Throws std::runtime_error naming the file when they cannot be used (nothing
-    // changes then).
-    void reload_certificate();
+    // Re-reads the certificate, key and CA files of the 443 and link listeners (SIGHUP,
+    // `systemctl reload`, a certificate uploaded in the admin page); new connections use them,
+    // open ones keep theirs. Throws std::runtime_error naming the file when one cannot be used
+    // (nothing changes then).
+    void reload_certificates();
     // One row per core connected, and per core whose link went down (until it is back).
     std::vector<telemetry::LinkStatus> links() const;
     const telemetry::RequestLog& requests() const;

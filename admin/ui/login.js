@@ -17,7 +17,7 @@ document.getElementById("login-form").addEventListener("submit", async (event) =
       credentials: "same-origin",
     });
     if (response.ok) {
-      window.location.assign("/rules");
+      window.location.assign("/");
       return;
     }
     const answer = await response.json().catch(() => ({}));

@@ -1,7 +1,10 @@
 // The admin web UI in a real browser: Debian's headless Chromium driven by playwright-core
 // (installed from npm into the build directory on first use) runs tests/browser/admin_ui.mjs
-// against a running appliance. Screenshots are kept in the build directory.
+// against a running appliance (core and edge with their admin listeners), then once more
+// against the edge's administration after the core has stopped. Screenshots are kept in the
+// build directory.
 #include "tests/e2e/e2e.hpp"
+#include "tests/support/admin_appliance.hpp"
 
 using namespace edgeway::test;
 namespace fs = std::filesystem;
@@ -45,46 +48,58 @@ fs::path playwright_core(const fs::path& log_dir) {
 }  // namespace
 
 TEST_CASE(
-    "admin UI in headless Chromium: login, a validation message, a rule added with the "
-    "form opens a path on 443 and deleting it closes the path",
+    "admin UI in headless Chromium: login, validation messages, a rule added with the "
+    "form opens a path on 443 and deleting it closes the path, every page of the navigation, "
+    "the edge's traversal link Active and then Failed after the core stops",
     "[e2e][admin][browser]") {
     REQUIRE(fs::exists("/usr/bin/chromium"));  // installed by packaging/install-deps
     REQUIRE(fs::exists("/usr/bin/node"));
-    ApplianceOptions options;
+    AdminApplianceOptions options;
+    options.edge_admin = true;
     // No automatic rules: the edge refuses /health until the rule is added.
-    options.core_patch = {{"join_url", "https://join.edgeway.test/"},
-                          {"admin",
-                           {{"listen", "127.0.0.1:0"},
-                            {"certificate", "pki/edge.pem"},
-                            {"private_key", "pki/edge.key"}}}};
-    Appliance app(options);
+    options.appliance.core_patch = {{"join_url", "https://join.edgeway.test/"}};
+    AdminAppliance admin(options);
+    Appliance& app = admin.app();
     const auto module = playwright_core(app.dir().path());
     if (module.empty()) {
         WARN("skipped: npm cannot reach its registry to install playwright-core");
         return;
     }
-    const auto admin_port =
-        app.core().require_log(R"(admin listening on 127\.0\.0\.1:(\d+))", 15s)[1];
-    const auto password = app.core().require_log(
-        R"(first start: admin account "admin" created with password: (\S+))", 15s)[1];
     const fs::path artifacts = build_dir() / "test-artifacts" / "admin-ui";
     fs::create_directories(artifacts);
 
     const std::string script = browser_script().string();
     const std::string edge_port = std::to_string(app.https_port());
-    const auto run =
-        run_program("/usr/bin/env",
-                    {"ADMIN_URL=https://localhost:" + admin_port, "ADMIN_PASSWORD=" + password,
-                     "EDGE_URL=https://localhost:" + edge_port, "EDGE_PORT=" + edge_port,
-                     "ARTIFACTS=" + artifacts.string(), "PLAYWRIGHT_CORE=" + module.string(),
-                     "/usr/bin/node", script},
-                    app.dir() / "browser.log", 120s);
+    auto run_browser = [&](const std::string& phase, const std::string& log_name) {
+        return run_program(
+            "/usr/bin/env",
+            {"ADMIN_URL=https://localhost:" + std::to_string(admin.core_admin_port()),
+             "ADMIN_PASSWORD=" + admin.core_password(),
+             "EDGE_ADMIN_URL=https://localhost:" + std::to_string(admin.edge_admin_port()),
+             "EDGE_ADMIN_PASSWORD=" + admin.edge_password(), "PHASE=" + phase,
+             "LINK_STATE=" + std::string(phase == "edge-only" ? "Failed" : "Active"),
+             "EDGE_URL=https://localhost:" + edge_port, "EDGE_PORT=" + edge_port,
+             "ARTIFACTS=" + artifacts.string(), "PLAYWRIGHT_CORE=" + module.string(),
+             "/usr/bin/node", script},
+            app.dir() / log_name, 180s);
+    };
+    const auto run = run_browser("all", "browser.log");
     INFO(run.output);
     INFO("screenshots in " << artifacts.string());
     CHECK(run.exit_code == 0);
     CHECK_THAT(run.output, Contains("step: done"));
-    for (const char* shot : {"01-login.png", "03-validation.png", "04-added.png"})
+    for (const char* shot :
+         {"01-login.png", "03-validation.png", "04-added.png", "07-webproxy-validation.png",
+          "20-system-validation.png", "30-edge-links-active.png"})
         CHECK(fs::exists(artifacts / shot));
     // The rule went through the API with the browser's session: audited as that operator.
     CHECK(app.core().log().find(R"(admin:admin from 127\.0\.0\.1 added rule)"));
+
+    // The core stops: the edge's traversal links page shows the link Failed.
+    app.stop_core();
+    const auto after = run_browser("edge-only", "browser-after.log");
+    INFO(after.output);
+    CHECK(after.exit_code == 0);
+    CHECK_THAT(after.output, Contains("step: done"));
+    CHECK(fs::exists(artifacts / "40-edge-links-failed.png"));
 }

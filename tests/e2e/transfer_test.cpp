@@ -60,3 +60,22 @@ TEST_CASE("a slow chunked response streams through chunk by chunk, not all at th
     CHECK(total_ms >= 1400);
     CHECK(first_chunk_ms < 700);
 }
+
+TEST_CASE(
+    "chunked responses whose end arrives while their last piece is being written are "
+    "complete",
+    "[e2e][transfer]") {
+    // The web bridge writes each chunk and then the terminator right away: the end of the
+    // stream often reaches the edge while it is writing the last piece to the browser. The
+    // terminator must go out then too, or a keep-alive client waits for it forever.
+    Appliance app;
+    TlsTarget target = app.target();
+    target.timeout = 5s;
+    HttpsConnection connection(target);
+    for (int i = 0; i < 300; ++i) {
+        INFO("request " << i);
+        const Response response = connection.get("/drip?chunks=2&interval_ms=0");
+        REQUIRE(response.status == 200);
+        REQUIRE(response.body == "chunk 0\nchunk 1\n");
+    }
+}

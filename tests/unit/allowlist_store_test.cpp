@@ -495,3 +495,47 @@ TEST_CASE("a file that is not a rule database is refused with its name", "[store
         CHECK_THAT(error, StartsWith(file.string() + ": "));
     }
 }
+
+TEST_CASE("web proxy settings are absent until set, then stored, versioned and audited",
+          "[store]") {
+    test::TempDir dir("edgeway-store");
+    const fs::path file = dir / "allowlist.db";
+    RuleStore store(file);
+    CHECK_FALSE(store.web_proxy());
+    const auto version = store.version();
+
+    WebProxySettings settings;
+    settings.enabled = false;
+    settings.join_urls = {"https://join.example.com/", "https://meet.example.com:8443/"};
+    store.set_web_proxy(settings, kAlice);
+    REQUIRE(store.web_proxy());
+    CHECK(*store.web_proxy() == settings);
+    // The edges must apply the change (disabled: an empty list), so the rules version moves.
+    CHECK(store.version() == version + 1);
+    const auto audit = store.audit(1);
+    REQUIRE(audit.size() == 1);
+    CHECK(audit[0].who == kAlice.name);
+    CHECK(audit[0].action == "web proxy settings");
+    CHECK_THAT(audit[0].detail, Contains("disabled") && Contains("https://meet.example.com:8443/"));
+
+    // Another connection (the running core) reads the same.
+    RuleStore other(file);
+    CHECK(other.web_proxy() == settings);
+}
+
+TEST_CASE("web proxy settings with an invalid join URI are refused naming it, and change nothing",
+          "[store]") {
+    test::TempDir dir("edgeway-store");
+    RuleStore store(dir / "allowlist.db");
+    WebProxySettings settings;
+    settings.join_urls = {"https://join.example.com/", "ftp://files.example.com/"};
+    const auto version = store.version();
+    try {
+        store.set_web_proxy(settings, kAlice);
+        FAIL("accepted an ftp:// join URI");
+    } catch (const RuleError& e) {
+        CHECK_THAT(e.what(), StartsWith("field \"join_urls[1]\": "));
+    }
+    CHECK_FALSE(store.web_proxy());
+    CHECK(store.version() == version);
+}

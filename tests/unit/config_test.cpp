@@ -171,3 +171,24 @@ TEST_CASE("core config: the admin listener, absent by default, with field-naming
                Catch::Contains("\"admin.port\"") && Catch::Contains("unknown field"));
     CHECK_THAT(error_with(R"("yes")"), Catch::Contains("\"admin\"") && Catch::Contains("object"));
 }
+
+TEST_CASE("the example configuration files in packaging/ load as they are shipped") {
+    const fs::path packaging = fs::path(EDGEWAY_SOURCE_DIR) / "packaging";
+    const auto edge = proxy::load_edge_config(packaging / "edge.example.json");
+    CHECK(edge.listen_https == "0.0.0.0:443");
+    REQUIRE(edge.admin);
+    CHECK(edge.admin->listen == "0.0.0.0:445");
+    CHECK(edge.admin->certificate == "/etc/edgeway/tls/admin.pem");
+    CHECK(edge.state_directory == "/var/lib/edgeway/edge");
+    const auto core = proxy::load_core_config(packaging / "core.example.json");
+    REQUIRE(core.admin);
+    CHECK(core.admin->listen == "0.0.0.0:445");
+}
+
+TEST_CASE("an edge's admin object needs its own certificate and key") {
+    test::TempDir dir("config");
+    const std::string with_admin =
+        kEdge.substr(0, kEdge.rfind('}')) + R"(, "admin": {"listen": "127.0.0.1:0"}})";
+    CHECK_THAT(error_of([&] { proxy::load_edge_config(write(dir, "edge.json", with_admin)); }),
+               Catch::Contains("edge.json: field \"admin.certificate\""));
+}
