@@ -104,8 +104,9 @@ void RequestHandler::on_client(ByteView bytes, const FiveTuple& tuple, ClientLin
             return;
         case ParseError::bad_attribute:
             if (parsed.message->cls == Class::request) {
-                log_.info("400: malformed attribute in a {} request from {}",
-                          method_name(parsed.message->method), tuple.describe());
+                refusal(LogLevel::info,
+                        fmt::format("400: malformed attribute in a {} request from {}",
+                                    method_name(parsed.message->method), tuple.describe()));
                 MessageBuilder reply(parsed.message->method, Class::error,
                                      parsed.message->transaction_id);
                 reply.add_error(400, "Bad Request");
@@ -138,8 +139,10 @@ void RequestHandler::on_message(const Message& message, const FiveTuple& tuple, 
     if (const auto unknown = message.unknown_required(); !unknown.empty()) {
         std::string list;
         for (auto t : unknown) list += fmt::format("{}0x{:04X}", list.empty() ? "" : ", ", t);
-        log_.info("420: {} request from {} carries attributes this relay does not know: {}",
-                  method_name(message.method), tuple.describe(), list);
+        refusal(LogLevel::info,
+                fmt::format("420: {} request from {} carries attributes this relay does not "
+                            "know: {}",
+                            method_name(message.method), tuple.describe(), list));
         request.answer(Class::error, [&](MessageBuilder& reply) {
             reply.add_error(420, "Unknown Attribute");
             reply.add_unknown_attributes(unknown);
@@ -166,8 +169,24 @@ void RequestHandler::on_message(const Message& message, const FiveTuple& tuple, 
 
 void RequestHandler::fail(Request& request, unsigned code, const char* reason,
                           const std::string& log) {
-    if (!log.empty()) log_.warn("{}", log);
+    if (!log.empty()) refusal(LogLevel::warn, log);
     request.answer(Class::error, [&](MessageBuilder& reply) { reply.add_error(code, reason); });
+}
+
+void RequestHandler::refusal(LogLevel level, const std::string& line) {
+    // The start of a line names the code, the refusal and (mostly) the user; the client's
+    // address, which an attacker varies at will, comes later.
+    constexpr std::size_t kKeyLength = 56;
+    switch (throttle_.check(line.substr(0, kKeyLength), std::chrono::steady_clock::now())) {
+        case LogThrottle::Verdict::log:
+            log_.write(level, line);
+            return;
+        case LogThrottle::Verdict::log_last:
+            log_.write(level, line + " [more refusals like this one are not logged for 10 s]");
+            return;
+        case LogThrottle::Verdict::suppress:
+            return;
+    }
 }
 
 void RequestHandler::binding(Request& request) {
@@ -188,8 +207,9 @@ bool RequestHandler::authenticate(Request& request) {
         log_.debug("401 challenge to {} ({} request without credentials)", request.tuple.describe(),
                    method_name(request.message.method));
     else
-        log_.warn("{} ({} from {})", result.log, method_name(request.message.method),
-                  request.tuple.describe());
+        refusal(LogLevel::warn,
+                fmt::format("{} ({} from {})", result.log, method_name(request.message.method),
+                            request.tuple.describe()));
     request.answer(Class::error, [&](MessageBuilder& reply) {
         reply.add_error(result.code, result.reason);
         if (result.code == 401 || result.code == 438) {

@@ -7,6 +7,7 @@
 #include "turn/allocation_table.hpp"
 #include "turn/authenticator.hpp"
 #include "turn/client_link.hpp"
+#include "turn/log_throttle.hpp"
 #include "turn/nonce.hpp"
 #include "turn/peer_policy.hpp"
 #include "turn/stun_codec.hpp"
@@ -44,6 +45,8 @@ class RequestHandler {
     std::optional<stun::Endpoint> peer_address(Request& request, const stun::Attribute& attr);
     stun::Endpoint advertised_endpoint(const FiveTuple& tuple) const;
     void fail(Request& request, unsigned code, const char* reason, const std::string& log);
+    // Logs a refusal unless the same one (by the start of its text) came too often lately.
+    void refusal(LogLevel level, const std::string& line);
 
     boost::asio::io_context& io_;
     const Config& config_;
@@ -54,6 +57,7 @@ class RequestHandler {
     const PeerPolicy& policy_;
     boost::asio::ip::address relay_address_;
     std::optional<boost::asio::ip::address> external_address_;
+    LogThrottle throttle_{5, std::chrono::seconds(10)};
 };
 
 }  // namespace edgeway::turn

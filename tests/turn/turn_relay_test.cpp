@@ -525,3 +525,16 @@ TEST_CASE("turn relay: start() refuses a bad configuration, naming the field or 
     CHECK_THAT(start_error([&](Config& c) { c.udp_listen = {taken}; }),
                Catch::Contains("cannot listen on udp " + taken));
 }
+
+TEST_CASE("turn relay: a flood of wrong passwords is logged a few times, not every time",
+          "[turn][e2e]") {
+    ScratchDir dir;
+    Relay relay(dir);
+    StunClient client(relay.udp_port());
+    for (int i = 0; i < 30; ++i) CHECK(client.allocate("cmsturn", "wrong-password") == 401);
+    CHECK(relay.process().wait_for("more refusals like this one are not logged for 10 s", 5000ms));
+    CHECK(relay.process().count("401: integrity check failed for user 'cmsturn'") == 6);
+    // Another refusal is its own line.
+    CHECK(client.allocate("nobody", "x") == 401);
+    CHECK(relay.process().wait_for("401: user 'nobody' unknown", 5000ms));
+}
