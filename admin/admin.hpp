@@ -38,6 +38,11 @@ struct Limits {
 // to the edge or the core; one left empty means "not on this node" (its API answers 404 and its
 // page says so). Every function is called on the admin thread and must be thread-safe against
 // the traffic threads.
+// A TURN relay user as the relay's credential database lists it.
+struct TurnUser {
+    std::string name, realm, created_at, changed_at;
+};
+
 struct Hooks {
     std::string role;  // "edge" or "core", shown in the UI
     std::function<std::vector<telemetry::LinkStatus>()> links;
@@ -47,6 +52,12 @@ struct Hooks {
     // listener's TLS context for new connections; open connections keep theirs. Throws
     // std::runtime_error with a message for the operator. Empty: this node has no 443 (a core).
     std::function<void()> reload_https_certificate;
+    // The relay's users (an edge with a TURN relay). set_turn_user creates or changes one;
+    // remove_turn_user is false when there is none. They throw std::runtime_error with a
+    // message for the operator.
+    std::function<std::vector<TurnUser>()> turn_users;
+    std::function<void(const std::string& name, const std::string& password)> set_turn_user;
+    std::function<bool(const std::string& name)> remove_turn_user;
 };
 
 struct ServerConfig {

@@ -64,6 +64,7 @@ Router::Router(AdminState& state, Logger& log, const ServerConfig& config,
       status_api_(config.hooks),
       config_api_(state, log, config, listener),
       accounts_api_(state, log),
+      turn_users_api_(state, log, config.hooks),
       certificates_api_(state, log, config, listener) {
     if (state_.rules) rules_api_.emplace(*state_.rules, log_);
 }
@@ -125,6 +126,7 @@ Response Router::node(const Session& session) {
            {"web_proxy", rules_api_.has_value()},
            {"links", static_cast<bool>(hooks.links)},
            {"relay", static_cast<bool>(hooks.relay)},
+           {"turn_users", turn_users_api_.available()},
            {"logs", hooks.requests != nullptr},
            {"https_certificate", certificates_api_.has_https()}}}});
 }
@@ -170,6 +172,7 @@ Response Router::api(const Request& request, std::string_view path, std::string_
     }
     if (auto response = status_api_.handle(request, path, query)) return std::move(*response);
     if (auto response = accounts_api_.handle(request, path, author)) return std::move(*response);
+    if (auto response = turn_users_api_.handle(request, path, author)) return std::move(*response);
     if (auto response = certificates_api_.handle(request, path, author))
         return std::move(*response);
     if (rules_api_) {

@@ -13,6 +13,7 @@
 #include "admin/rules_api.hpp"
 #include "admin/session_api.hpp"
 #include "admin/status_api.hpp"
+#include "admin/turn_users_api.hpp"
 
 #include "common/log.hpp"
 
@@ -43,6 +44,7 @@ class Router {
     StatusApi status_api_;
     ConfigApi config_api_;
     AccountsApi accounts_api_;
+    TurnUsersApi turn_users_api_;
     CertificatesApi certificates_api_;
     std::optional<RulesApi> rules_api_;
 };

@@ -7,6 +7,7 @@
 #include "common/log.hpp"
 #include "proxy/proxy.hpp"
 #include "tls/tls.hpp"
+#include "turn/turn.hpp"
 
 #include <fmt/format.h>
 #include <boost/asio/co_spawn.hpp>
@@ -43,6 +44,8 @@ Commands:
                          create a lab PKI (CA, edge, link, core and web bridge certificates)
   allowlist COMMAND      show, edit, import, export and test the core's allow list
   admin passwd USER      set a local admin account's password
+  turn user add|remove|list, turn secret set|clear
+                         the edge's TURN relay credentials
 
 Run 'edgeway <command> --help' for a command's options.
 )";
@@ -151,9 +154,36 @@ admin::ServerConfig admin_config(const proxy::AdminListenerConfig& listener,
     return server;
 }
 
+// The TURN relay beside an edge whose configuration has a "turn" object; null otherwise.
+std::unique_ptr<turn::Server> make_relay(const proxy::EdgeConfig& config, Logger& log) {
+    if (!config.turn) return nullptr;
+    return std::make_unique<turn::Server>(std::make_shared<const turn::Config>(*config.turn), log);
+}
+std::unique_ptr<turn::Server> make_relay(const proxy::CoreConfig&, Logger&) {
+    return nullptr;
+}
+
+// The TURN users API of an edge's admin, on the relay's credential database.
+void add_turn_hooks(admin::Hooks& hooks, const turn::Config& relay) {
+    const fs::path state = relay.state_directory;
+    const std::string realm = relay.realm;
+    hooks.turn_users = [state] {
+        std::vector<admin::TurnUser> users;
+        for (const auto& user : turn::list_users(state))
+            users.push_back({user.name, user.realm, user.created_at, user.changed_at});
+        return users;
+    };
+    hooks.set_turn_user = [state, realm](const std::string& name, const std::string& password) {
+        turn::set_user(state, name, realm, password);
+    };
+    hooks.remove_turn_user = [state](const std::string& name) {
+        return turn::remove_user(state, name);
+    };
+}
+
 // The admin server beside a core whose configuration has an "admin" object; null otherwise.
 std::unique_ptr<admin::Server> make_admin(const proxy::CoreConfig& config, proxy::Core& core,
-                                          Logger& log) {
+                                          turn::Server*, Logger& log) {
     if (!config.admin) return nullptr;
     auto server = admin_config(*config.admin, config.state_directory);
     server.rule_database = config.state_directory / allowlist::kRuleDatabaseFile;
@@ -166,7 +196,7 @@ std::unique_ptr<admin::Server> make_admin(const proxy::CoreConfig& config, proxy
 
 // The admin server beside an edge whose configuration has an "admin" object; null otherwise.
 std::unique_ptr<admin::Server> make_admin(const proxy::EdgeConfig& config, proxy::Edge& edge,
-                                          Logger& log) {
+                                          turn::Server* relay, Logger& log) {
     if (!config.admin) return nullptr;
     auto server = admin_config(*config.admin, config.state_directory);
     server.https_certificate = config.certificate;
@@ -175,6 +205,10 @@ std::unique_ptr<admin::Server> make_admin(const proxy::EdgeConfig& config, proxy
     server.hooks.links = [&edge] { return edge.links(); };
     server.hooks.requests = &edge.requests();
     server.hooks.reload_https_certificate = [&edge] { edge.reload_certificates(); };
+    if (relay) {
+        server.hooks.relay = [relay] { return relay->allocations(); };
+        add_turn_hooks(server.hooks, *config.turn);
+    }
     return std::make_unique<admin::Server>(std::move(server), log);
 }
 
@@ -198,10 +232,13 @@ int run_role(const std::vector<std::string>& args, const char* usage, const char
     }
     Logger log(name, config.log_level);
     Logger admin_log("admin", config.log_level);
+    Logger relay_log("turn", config.log_level);
     Role role(config, log);
-    auto admin = make_admin(config, role, admin_log);
+    auto relay = make_relay(config, relay_log);
+    auto admin = make_admin(config, role, relay.get(), admin_log);
     try {
         role.start();
+        if (relay) relay->start();
         if (admin) admin->start();
     } catch (const std::exception& e) {
         log.error("cannot start: {}", e.what());
@@ -210,6 +247,7 @@ int run_role(const std::vector<std::string>& args, const char* usage, const char
     signals.wait([&] { reload(role, log); });
     log.info("stopping");
     if (admin) admin->stop();
+    if (relay) relay->stop();
     role.stop();
     return 0;
 }
@@ -314,7 +352,7 @@ int run_demo(const std::vector<std::string>& args) {
                                                        pki.edge_cert(), pki.edge_key()};
         proxy::Edge edge(edge_config, edge_log);
         edge.start();
-        auto edge_admin = make_admin(edge_config, edge, edge_admin_log);
+        auto edge_admin = make_admin(edge_config, edge, nullptr, edge_admin_log);
         edge_admin->start();
 
         proxy::CoreConfig core_config;
@@ -335,7 +373,7 @@ int run_demo(const std::vector<std::string>& args) {
         core_config.admin = proxy::AdminListenerConfig{fmt::format("127.0.0.1:{}", admin_port),
                                                        pki.edge_cert(), pki.edge_key()};
         proxy::Core core(core_config, core_log);
-        auto admin = make_admin(core_config, core, admin_log);
+        auto admin = make_admin(core_config, core, nullptr, admin_log);
         core.start();
         admin->start();
 
@@ -409,6 +447,15 @@ int main(int argc, char** argv) {
                         throw core_error;
                     }
                 }
+            },
+            std::cin, std::cout, std::cerr);
+    if (command == "turn")
+        return turn::run_turn_command(
+            args,
+            [](const fs::path& file) {
+                const auto config = proxy::load_edge_config(file);
+                return turn::CliSettings{config.state_directory,
+                                         config.turn ? config.turn->realm : "edgeway"};
             },
             std::cin, std::cout, std::cerr);
     std::cerr << "edgeway: unknown command '" << command << "'\n" << kUsage;

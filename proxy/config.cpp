@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -174,6 +175,50 @@ void read_link_timing(Fields fields, LinkTiming& timing, bool dialler) {
 
 namespace {
 
+// The edge's "turn" object; absent or "enabled": false: no relay. Listen lists may be empty
+// (no UDP, or no TCP, listener); relay_ports is "MIN-MAX".
+std::optional<turn::Config> read_turn(Fields& top, const std::filesystem::path& state_directory) {
+    if (!top.find("turn")) return std::nullopt;
+    Fields fields = top.object("turn");
+    bool enabled = true;
+    fields.boolean("enabled", enabled);
+    turn::Config config;
+    config.state_directory = state_directory;
+    if (fields.find("udp_listen")) config.udp_listen = fields.strings("udp_listen");
+    if (fields.find("tcp_listen")) config.tcp_listen = fields.strings("tcp_listen");
+    for (const auto& address : config.udp_listen)
+        check_address(fields, "udp_listen", address, false);
+    for (const auto& address : config.tcp_listen)
+        check_address(fields, "tcp_listen", address, false);
+    fields.text("relay_address", config.relay_address);
+    std::string ports;
+    fields.text("relay_ports", ports);
+    if (!ports.empty()) {
+        unsigned min = 0, max = 0;
+        char dash = 0, rest = 0;
+        const int n = std::sscanf(ports.c_str(), "%u%c%u%c", &min, &dash, &max, &rest);
+        if (n != 3 || dash != '-' || min == 0 || max > 65535 || min > max)
+            fields.fail(fields.name("relay_ports"), "a port range MIN-MAX such as 24000-29999");
+        config.relay_port_min = static_cast<std::uint16_t>(min);
+        config.relay_port_max = static_cast<std::uint16_t>(max);
+    }
+    fields.text("external_address", config.external_address);
+    fields.text("realm", config.realm);
+    if (config.realm.empty()) fields.fail(fields.name("realm"), "a non-empty realm");
+    config.allowed_peer_ranges = fields.strings("allowed_peer_ranges");
+    fields.integer("max_allocations", config.max_allocations, 1, 1000000);
+    fields.integer("max_allocations_per_user", config.max_allocations_per_user, 1, 1000000);
+    fields.integer("max_packets_per_second", config.max_packets_per_second, 1, 10000000);
+    fields.integer("max_bytes_per_second", config.max_bytes_per_second, 1000,
+                   std::uint64_t{1} << 40);
+    fields.millis("default_lifetime_ms", config.default_lifetime, 1000);
+    fields.millis("max_lifetime_ms", config.max_lifetime, 1000);
+    fields.millis("nonce_lifetime_ms", config.nonce_lifetime, 1000);
+    fields.no_others();
+    if (!enabled) return std::nullopt;
+    return config;
+}
+
 // The "admin" object of either role; absent: no admin listener.
 std::optional<AdminListenerConfig> read_admin(Fields& top) {
     if (!top.find("admin")) return std::nullopt;
@@ -235,6 +280,7 @@ EdgeConfig load_edge_config(const std::filesystem::path& file) {
     read_link_timing(top.object("link"), config.link, false);
     top.path("state_directory", config.state_directory, false);
     config.admin = read_admin(top);
+    config.turn = read_turn(top, config.state_directory);
     top.no_others();
     return config;
 }

@@ -4,6 +4,7 @@
 
 #include "common/log.hpp"
 #include "common/telemetry.hpp"
+#include "turn/turn.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -63,8 +64,10 @@ struct EdgeConfig {
     std::filesystem::path link_certificate, link_private_key, link_client_ca;
     EdgeLimits limits;
     LinkTiming link;
-    std::filesystem::path state_directory = "/var/lib/edgeway/edge";  // admin.db lives here
+    std::filesystem::path state_directory = "/var/lib/edgeway/edge";  // admin.db, turn.db
     std::optional<AdminListenerConfig> admin;
+    // The TURN relay beside the edge (run by the binary); absent: none.
+    std::optional<turn::Config> turn;
 };
 
 struct EdgeTarget {
