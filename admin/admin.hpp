@@ -99,11 +99,20 @@ class Server {
     const std::optional<std::string>& first_start_password() const;
     // Stops accepting, drops open connections and joins the thread.
     void stop();
+    // Re-reads the admin certificate and key files (SIGHUP) for new connections; open ones keep
+    // theirs. Throws std::runtime_error naming the file when one cannot be used (nothing
+    // changes then).
+    void reload_certificate();
 
   private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// Creates the account kFirstAccount with a random password when DIR/admin.db has no account
+// (a node's first start, or `edgeway init`) and returns that password, which is stored only as
+// a hash; nothing when an account exists. Throws std::runtime_error naming the database.
+std::optional<std::string> create_first_account(const std::filesystem::path& state_directory);
 
 // Sets (creating the account if needed) a password in DIR/admin.db. Throws std::runtime_error
 // with a message for the operator (too short, database error).

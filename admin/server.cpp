@@ -6,6 +6,7 @@
 
 #include "admin/admin_state.hpp"
 #include "admin/config_api.hpp"
+#include "admin/first_account.hpp"
 #include "admin/listener_control.hpp"
 #include "admin/password.hpp"
 #include "admin/router.hpp"
@@ -37,7 +38,6 @@ using asio::use_awaitable;
 using asio::ip::tcp;
 using Stream = beast::ssl_stream<beast::tcp_stream>;
 
-constexpr std::size_t kFirstPasswordBytes = 15;  // 20 base64url characters, 120 bits
 constexpr std::size_t kDrainBytes = 1024 * 1024;
 constexpr auto kDrainTime = std::chrono::seconds(2);
 
@@ -95,14 +95,10 @@ struct Server::Impl : ListenerControl {
     void open_state() {
         state = std::make_unique<AdminState>(config.state_directory / kAccountDatabaseFile);
         state->decoy_hash = hash_password(to_base64url(random_bytes(16)));
-        const std::string password = to_base64url(random_bytes(kFirstPasswordBytes));
-        if (state->accounts.empty() &&
-            state->accounts.create_first(kFirstAccount, hash_password(password))) {
+        if ((first_password = create_first_account(state->accounts)))
             // Printed this once: only its hash is stored. `edgeway admin passwd` replaces it.
             log.warn("first start: admin account \"{}\" created with password: {}", kFirstAccount,
-                     password);
-            first_password = password;
-        }
+                     *first_password);
         if (!config.rule_database.empty())
             state->rules = std::make_unique<allowlist::RuleStore>(config.rule_database);
         router = std::make_unique<Router>(*state, log, config, *this);
@@ -336,6 +332,16 @@ std::uint16_t Server::port() const {
 
 const std::optional<std::string>& Server::first_start_password() const {
     return impl_->first_password;
+}
+
+void Server::reload_certificate() {
+    Impl& impl = *impl_;
+    auto context = tls::make_server_context(
+        {impl.config.certificate, impl.config.private_key, {}, {"http/1.1"}});
+    asio::post(impl.io, [&impl, context = std::move(context)]() mutable {
+        impl.replace_tls_context(context);
+    });
+    impl.log.info("admin certificate reloaded from {}", impl.config.certificate.string());
 }
 
 void Server::stop() {

@@ -3,6 +3,9 @@
 #include "admin/admin.hpp"
 #include "allowlist/allowlist.hpp"
 #include "app/allowlist_cli.hpp"
+#include "app/init_command.hpp"
+#include "app/service_notify.hpp"
+#include "app/state_owner.hpp"
 #include "app/webbridge_demo.hpp"
 #include "common/log.hpp"
 #include "proxy/proxy.hpp"
@@ -38,6 +41,7 @@ constexpr const char* kUsage = R"(usage: edgeway <command> [options]
 Commands:
   edge --config FILE     run the edge (DMZ): TLS for browsers, redirect, link listener
   core --config FILE     run the core (inside): dials the edges, forwards to the web bridge
+  init --config FILE     prepare a node's first start: certificates, state, first admin account
   demo [options]         edge + core + demo web bridge on localhost, in one process
   webbridge-demo [opts]  the demo web bridge alone
   pki --dir DIR [--host NAME]...
@@ -47,19 +51,25 @@ Commands:
   turn user add|remove|list, turn secret set|clear
                          the edge's TURN relay credentials
 
-Run 'edgeway <command> --help' for a command's options.
+Run 'edgeway <command> --help' for a command's options; 'edgeway --version' prints the version.
 )";
 
 constexpr const char* kEdgeUsage = R"(usage: edgeway edge --config FILE
 
 Runs the edge. FILE is JSON (comments allowed); see packaging/edge.example.json.
 A bad file or field stops start-up with a message naming both, and exit code 2.
+SIGHUP (systemctl reload) reads FILE again: certificates, limits, link timing and the log level
+apply to new connections at once, open ones are kept; listen addresses, workers, the state
+directory, the admin listener and the TURN relay wait for a restart (the log says which).
 )";
 
 constexpr const char* kCoreUsage = R"(usage: edgeway core --config FILE
 
 Runs the core. FILE is JSON (comments allowed); see packaging/core.example.json.
 A bad file or field stops start-up with a message naming both, and exit code 2.
+SIGHUP (systemctl reload) reads FILE again: certificates, edges, links per edge, join URLs, the
+lab resolver, timing and the log level apply at once, open streams are kept; workers, the state
+directory and the admin listener wait for a restart (the log says which).
 )";
 
 constexpr const char* kDemoUsage =
@@ -131,17 +141,69 @@ class ProcessSignals {
     boost::asio::signal_set stop_, reload_;
 };
 
-// SIGHUP on an edge: new certificates for new connections; a bad file is logged and changes
-// nothing. A core reads its files at start only.
-void reload(proxy::Edge& edge, Logger& log) {
-    try {
-        edge.reload_certificates();
-    } catch (const std::exception& e) {
-        log.error("reload failed, the previous certificates stay in use: {}", e.what());
-    }
+// The loggers of one node: its role's, its admin server's and its relay's.
+struct NodeLogs {
+    explicit NodeLogs(const char* role_name, LogLevel level)
+        : role(role_name, level), admin("admin", level), relay("turn", level) {}
+    Logger role, admin, relay;
+};
+
+// What a reload cannot change beside the role: the admin listener and the relay are made at
+// start. The admin certificate's contents are re-read; a new path for it waits like the rest.
+template <typename Config>
+void note_restart_only(const Config& started, const Config& next, proxy::ReloadReport& report) {
+    const auto& a = started.admin;
+    const auto& b = next.admin;
+    if (a.has_value() != b.has_value())
+        report.need_restart.emplace_back("admin");
+    else if (a && a->listen != b->listen)
+        report.need_restart.emplace_back("admin.listen");
+    else if (a && (a->certificate != b->certificate || a->private_key != b->private_key))
+        report.need_restart.emplace_back("admin.certificate");
+    if constexpr (requires { next.turn; })
+        if (started.turn != next.turn) report.need_restart.emplace_back("turn");
 }
-void reload(proxy::Core&, Logger& log) {
-    log.info("SIGHUP: nothing to reload on a core (restart it to apply a changed file)");
+
+std::string describe(const proxy::ReloadReport& report) {
+    std::string text = report.applied.empty()
+                           ? std::string("no setting changed")
+                           : fmt::format("applied {}", fmt::join(report.applied, ", "));
+    if (!report.need_restart.empty())
+        text += fmt::format("; waiting for a restart: {}", fmt::join(report.need_restart, ", "));
+    return text + " (certificates re-read)";
+}
+
+// SIGHUP on an edge or a core: the file again. What can change while running is applied to new
+// connections, streams and links; the rest is logged as waiting for a restart; a file that
+// cannot be used is logged and changes nothing.
+template <typename Role, typename Config>
+void reload_node(Role& role, admin::Server* admin, const Config& started, const fs::path& file,
+                 Config (*load)(const fs::path&), NodeLogs& logs) {
+    Logger& log = logs.role;
+    Config next;
+    try {
+        next = load(file);
+    } catch (const proxy::ConfigError& e) {
+        log.error("reload refused, nothing changed: {}", e.what());
+        return;
+    }
+    proxy::ReloadReport report;
+    try {
+        report = role.reload(next);
+    } catch (const std::exception& e) {
+        log.error("reload failed, nothing changed: {}", e.what());
+        return;
+    }
+    logs.admin.set_level(next.log_level);
+    logs.relay.set_level(next.log_level);
+    note_restart_only(started, next, report);
+    if (admin) try {
+            admin->reload_certificate();
+        } catch (const std::exception& e) {
+            log.error("reload: the admin certificate cannot be used, the previous one stays: {}",
+                      e.what());
+        }
+    log.info("configuration reloaded from {}: {}", file.string(), describe(report));
 }
 
 admin::ServerConfig admin_config(const proxy::AdminListenerConfig& listener,
@@ -223,19 +285,19 @@ int run_role(const std::vector<std::string>& args, const char* usage, const char
         std::cerr << usage;
         return kExitUsage;
     }
+    const fs::path file = options.back().second;
     Config config;
     try {
-        config = load(options.back().second);
+        config = load(file);
     } catch (const proxy::ConfigError& e) {
         std::cerr << "edgeway: " << e.what() << "\n";
         return kExitUsage;
     }
-    Logger log(name, config.log_level);
-    Logger admin_log("admin", config.log_level);
-    Logger relay_log("turn", config.log_level);
+    NodeLogs logs(name, config.log_level);
+    Logger& log = logs.role;
     Role role(config, log);
-    auto relay = make_relay(config, relay_log);
-    auto admin = make_admin(config, role, relay.get(), admin_log);
+    auto relay = make_relay(config, logs.relay);
+    auto admin = make_admin(config, role, relay.get(), logs.admin);
     try {
         role.start();
         if (relay) relay->start();
@@ -244,7 +306,13 @@ int run_role(const std::vector<std::string>& args, const char* usage, const char
         log.error("cannot start: {}", e.what());
         return 1;
     }
-    signals.wait([&] { reload(role, log); });
+    app::notify_ready(fmt::format("{} {} running", name, EDGEWAY_VERSION));
+    signals.wait([&] {
+        app::notify_reloading();
+        reload_node(role, admin.get(), config, file, load, logs);
+        app::notify_ready(fmt::format("{} {} running", name, EDGEWAY_VERSION));
+    });
+    app::notify_stopping();
     log.info("stopping");
     if (admin) admin->stop();
     if (relay) relay->stop();
@@ -399,7 +467,14 @@ int run_demo(const std::vector<std::string>& args) {
                   << "; trust ca.pem there, or accept the browser's warning)\n"
                   << "Press Ctrl+C to stop.\n"
                   << std::flush;
-        signals.wait([&] { reload(edge, edge_log); });
+        signals.wait([&] {
+            try {
+                edge.reload_certificates();
+            } catch (const std::exception& e) {
+                edge_log.error("reload failed, the previous certificates stay in use: {}",
+                               e.what());
+            }
+        });
         admin->stop();
         edge_admin->stop();
         core.stop();
@@ -414,6 +489,28 @@ int run_demo(const std::vector<std::string>& args) {
     return 0;
 }
 
+// The state directory of a core's or an edge's configuration file (a core's file names its join
+// URLs; anything else is read as an edge's). Throws the core reading's ConfigError when neither
+// fits.
+fs::path any_state_directory(const fs::path& file) {
+    try {
+        return proxy::load_core_config(file).state_directory;
+    } catch (const proxy::ConfigError& core_error) {
+        try {
+            return proxy::load_edge_config(file).state_directory;
+        } catch (const proxy::ConfigError&) {
+            throw core_error;
+        }
+    }
+}
+
+// --role's value among the arguments, or "".
+std::string args_role(const std::vector<std::string>& args) {
+    for (std::size_t i = 0; i + 1 < args.size(); ++i)
+        if (args[i] == "--role") return args[i + 1];
+    return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -423,8 +520,29 @@ int main(int argc, char** argv) {
         std::cout << kUsage;
         return args.empty() ? kExitUsage : 0;
     }
+    if (args[0] == "--version" || args[0] == "version") {
+        std::cout << "edgeway " << EDGEWAY_VERSION << "\n";
+        return 0;
+    }
     const std::string command = args[0];
     args.erase(args.begin());
+    // Started as root on an installed node, the commands that write its state run as the user
+    // the services run as, so that the files they create stay the services'.
+    try {
+        if (command == "allowlist" || command == "admin")
+            app::become_owner_of(
+                app::state_directory_of_args(args, "/var/lib/edgeway/core", &any_state_directory));
+        else if (command == "turn")
+            app::become_owner_of(
+                app::state_directory_of_args(args, "/var/lib/edgeway/edge", &any_state_directory));
+        else if (command == "init")
+            app::become_owner_of(app::state_directory_of_args(
+                args, args_role(args) == "core" ? "/var/lib/edgeway/core" : "/var/lib/edgeway/edge",
+                &any_state_directory));
+    } catch (const std::exception& e) {
+        std::cerr << "edgeway: " << e.what() << "\n";
+        return 1;
+    }
     if (command == "edge")
         return run_role<proxy::Edge>(args, kEdgeUsage, "edge", &proxy::load_edge_config);
     if (command == "core")
@@ -432,23 +550,10 @@ int main(int argc, char** argv) {
     if (command == "demo") return run_demo(args);
     if (command == "webbridge-demo") return demo::webbridge_demo_main(args);
     if (command == "pki") return run_pki(args);
+    if (command == "init") return app::run_init_command(args, std::cout, std::cerr);
     if (command == "allowlist") return app::run_allowlist_command(args, std::cout, std::cerr);
     if (command == "admin")
-        return admin::run_admin_command(
-            args,
-            [](const fs::path& file) {
-                // A core's file names its join URLs; anything else is read as an edge's.
-                try {
-                    return proxy::load_core_config(file).state_directory;
-                } catch (const proxy::ConfigError& core_error) {
-                    try {
-                        return proxy::load_edge_config(file).state_directory;
-                    } catch (const proxy::ConfigError&) {
-                        throw core_error;
-                    }
-                }
-            },
-            std::cin, std::cout, std::cerr);
+        return admin::run_admin_command(args, &any_state_directory, std::cin, std::cout, std::cerr);
     if (command == "turn")
         return turn::run_turn_command(
             args,

@@ -1,9 +1,12 @@
-// Logging: one line per event on stderr (journald picks it up under systemd), prefixed with an
-// ISO-8601 UTC time and a level. A Logger is passed to whoever logs; there is no global logger.
+// Logging: one line per event on stderr, prefixed with an ISO-8601 UTC time and a level. Under
+// systemd, when stderr is the journal, the line carries a syslog priority prefix ("<4>")
+// instead of the time, which the journal records itself. A Logger is passed to whoever logs;
+// there is no global logger.
 #pragma once
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -40,7 +43,9 @@ class Logger {
         write(LogLevel::error, fmt::format(f, std::forward<Args>(args)...));
     }
 
-    bool enabled(LogLevel level) const { return level >= level_; }
+    bool enabled(LogLevel level) const { return level >= level_.load(std::memory_order_relaxed); }
+    // A new threshold from now on (a configuration reload); safe from any thread.
+    void set_level(LogLevel level) { level_.store(level, std::memory_order_relaxed); }
     const std::string& component() const { return component_; }
 
     // Writes "2026-11-25T10:41:03.123Z INFO  <component>: <message>\n" in one write.
@@ -48,7 +53,8 @@ class Logger {
 
   private:
     std::string component_;
-    LogLevel level_;
+    std::atomic<LogLevel> level_;
+    bool journal_;      // stderr is the systemd journal
     std::mutex mutex_;  // one line at a time when several worker threads log
 };
 

@@ -40,10 +40,11 @@ std::string describe_targets(const std::vector<allowlist::ResolvedTarget>& targe
 
 }  // namespace
 
-AllowlistService::AllowlistService(const CoreConfig& config, Logger& log)
+AllowlistService::AllowlistService(const LiveConfig<CoreConfig>& config, Logger& log)
     : config_(config), log_(log), resolver_(config) {
-    settings_.join_urls = config.join_urls;
-    for (const auto& uri : config.join_urls) join_uris_.push_back(allowlist::parse_join_uri(uri));
+    settings_.join_urls = config.get()->join_urls;
+    for (const auto& uri : settings_.join_urls)
+        join_uris_.push_back(allowlist::parse_join_uri(uri));
     for (const auto& uri : join_uris_) domains_.push_back(uri.host);
 }
 
@@ -66,7 +67,7 @@ bool AllowlistService::configured_host(const std::string& host) const {
 
 bool AllowlistService::apply_settings() {
     allowlist::WebProxySettings wanted;
-    wanted.join_urls = config_.join_urls;
+    wanted.join_urls = config_.get()->join_urls;
     if (auto stored = store_->web_proxy()) wanted = std::move(*stored);
     if (wanted == settings_) return false;
     if (wanted.enabled != settings_.enabled)
@@ -91,7 +92,7 @@ AllowlistService::~AllowlistService() {
 }
 
 void AllowlistService::start() {
-    const auto file = config_.state_directory / allowlist::kRuleDatabaseFile;
+    const auto file = config_.get()->state_directory / allowlist::kRuleDatabaseFile;
     try {
         store_ = std::make_unique<allowlist::RuleStore>(file);
     } catch (const std::exception& e) {
@@ -112,6 +113,18 @@ void AllowlistService::start() {
     asio::co_spawn(io_, discovery_loop(), on_error);
     asio::co_spawn(io_, poll_loop(), on_error);
     thread_ = std::thread([this] { io_.run(); });
+}
+
+void AllowlistService::configuration_changed() {
+    asio::post(io_, [this] {
+        try {
+            apply_settings();
+        } catch (const std::exception& e) {
+            log_.warn("applying the reloaded join URLs failed: {}", e.what());
+        }
+        rediscover_ = true;
+        discovery_timer_.cancel();
+    });
 }
 
 void AllowlistService::stop() {
@@ -166,7 +179,7 @@ awaitable<void> AllowlistService::discovery_loop() {
         rediscover_ = false;
         co_await discover_once();
         if (rediscover_) continue;  // the URIs changed while this round ran
-        discovery_timer_.expires_after(config_.discovery_interval);
+        discovery_timer_.expires_after(config_.get()->discovery_interval);
         co_await discovery_timer_.async_wait(asio::as_tuple(use_awaitable));
     }
 }

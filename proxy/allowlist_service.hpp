@@ -22,7 +22,7 @@ namespace edgeway::proxy {
 
 class AllowlistService {
   public:
-    AllowlistService(const CoreConfig& config, Logger& log);
+    AllowlistService(const LiveConfig<CoreConfig>& config, Logger& log);
     ~AllowlistService();
 
     // Called (on the service thread) after every new version is published.
@@ -32,6 +32,9 @@ class AllowlistService {
     // starts discovery and change polling on the service thread.
     void start();
     void stop();
+    // The configuration was reloaded: its join URLs (unless an operator set the web proxy's
+    // own), lab resolver and discovery interval count from a discovery round started at once.
+    void configuration_changed();
 
     const SharedRules& rules() const { return published_; }
     const InsideResolver& resolver() const { return resolver_; }
@@ -50,7 +53,7 @@ class AllowlistService {
     bool configured(const std::string& uri) const;
     bool configured_host(const std::string& host) const;
 
-    const CoreConfig& config_;
+    const LiveConfig<CoreConfig>& config_;
     Logger& log_;
     allowlist::WebProxySettings settings_;  // in effect
     std::vector<allowlist::JoinUri> join_uris_;

@@ -79,7 +79,10 @@ const char* refusal_label(unsigned status) {
 class DownstreamSession {
   public:
     DownstreamSession(const EdgeContext& context, EdgeWorker& worker, asio::ip::tcp::socket socket)
-        : context_(context), worker_(worker), limits_(context.config.limits) {
+        : context_(context),
+          worker_(worker),
+          config_(context.config.get()),
+          limits_(config_->limits) {
         boost::system::error_code ec;
         const auto peer = socket.remote_endpoint(ec);
         client_ = ec ? "unknown" : fmt::format("{}:{}", peer.address().to_string(), peer.port());
@@ -551,6 +554,7 @@ class DownstreamSession {
 
     const EdgeContext& context_;
     EdgeWorker& worker_;
+    const std::shared_ptr<const EdgeConfig> config_;  // as it was when the connection came
     const EdgeLimits& limits_;
     std::string client_;
     std::optional<Stream> stream_;

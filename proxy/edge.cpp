@@ -7,6 +7,7 @@
 #include "proxy/link_board.hpp"
 #include "proxy/listen.hpp"
 #include "proxy/proxy.hpp"
+#include "proxy/reload_report.hpp"
 
 #include "tls/tls.hpp"
 
@@ -29,7 +30,7 @@ using asio::use_awaitable;
 using asio::ip::tcp;
 
 struct Edge::Impl {
-    EdgeConfig config;
+    LiveConfig<EdgeConfig> config;
     Logger& log;
     std::vector<std::unique_ptr<EdgeWorker>> workers;
     SharedRules rules;  // the last rule set a core pushed; empty until then
@@ -41,13 +42,10 @@ struct Edge::Impl {
     std::optional<tcp::acceptor> link_acceptor;
     std::uint16_t https_port = 0, redirect_port = 0, link_port = 0;
     std::vector<std::thread> threads;
-    LinkSession::Settings link_settings;
     telemetry::RequestLog requests;
     LinkBoard board{[this] { return allowed_hosts(); }};
 
-    Impl(EdgeConfig c, Logger& l) : config(std::move(c)), log(l) {
-        link_settings.timing = config.link;
-    }
+    Impl(EdgeConfig c, Logger& l) : config(std::move(c)), log(l) {}
 
     // The hosts the allow list opens: the domains the links serve, as far as the edge knows.
     std::vector<std::string> allowed_hosts() const {
@@ -57,13 +55,13 @@ struct Edge::Impl {
         return {hosts.begin(), hosts.end()};
     }
 
-    std::shared_ptr<asio::ssl::context> make_link_context() const {
+    static std::shared_ptr<asio::ssl::context> make_link_context(const EdgeConfig& c) {
         return tls::make_server_context(
-            {config.link_certificate, config.link_private_key, config.link_client_ca, {"h2"}});
+            {c.link_certificate, c.link_private_key, c.link_client_ca, {"h2"}});
     }
 
-    std::shared_ptr<asio::ssl::context> make_https_context() const {
-        return tls::make_server_context({config.certificate, config.private_key, {}, {"http/1.1"}});
+    static std::shared_ptr<asio::ssl::context> make_https_context(const EdgeConfig& c) {
+        return tls::make_server_context({c.certificate, c.private_key, {}, {"http/1.1"}});
     }
 
     // Logs what ended a connection's coroutine with an exception; nothing else sees it.
@@ -99,8 +97,9 @@ struct Edge::Impl {
         boost::system::error_code ec;
         const auto remote = socket.remote_endpoint(ec);
         const std::string peer = ec ? "unknown" : to_string(remote);
+        const auto current = config.get();
         TlsSocket tls(std::move(socket), *link_tls.load());
-        tls.expires_after(config.limits.handshake_timeout);
+        tls.expires_after(current->limits.handshake_timeout);
         auto [handshake_error] = co_await tls.async_handshake(asio::ssl::stream_base::server,
                                                               asio::as_tuple(use_awaitable));
         if (handshake_error) {
@@ -114,8 +113,10 @@ struct Edge::Impl {
         }
         const std::string common_name = tls::peer_common_name(tls.native_handle());
         const std::string name = fmt::format("{} (CN={})", peer, common_name);
-        auto link = std::make_shared<LinkSession>(std::move(tls), LinkSession::Role::edge,
-                                                  link_settings, log, name);
+        LinkSession::Settings settings;
+        settings.timing = current->link;
+        auto link = std::make_shared<LinkSession>(std::move(tls), LinkSession::Role::edge, settings,
+                                                  log, name);
         link->set_ready_handler([this, &worker, weak = std::weak_ptr(link), common_name] {
             if (auto up = weak.lock()) {
                 board.active(up->peer(), common_name, up);
@@ -149,33 +150,34 @@ struct Edge::Impl {
     }
 
     void start() {
-        const unsigned count = std::max(1u, config.workers);
+        const auto initial = config.get();
+        const unsigned count = std::max(1u, initial->workers);
         for (unsigned i = 0; i < count; ++i) workers.push_back(std::make_unique<EdgeWorker>());
         EdgeWorker& first = *workers.front();
 
-        link_tls = make_link_context();
-        auto https_tls = make_https_context();
+        link_tls = make_link_context(*initial);
+        auto https_tls = make_https_context(*initial);
 
         // The first acceptor fixes the port (the configured one, or a free one for port 0);
         // the other workers join it with SO_REUSEPORT.
-        auto https_endpoint = parse_endpoint(config.listen_https);
+        auto https_endpoint = parse_endpoint(initial->listen_https);
         for (auto& worker : workers) {
             https_acceptors.push_back(bind_acceptor(worker->io, https_endpoint, true, "https"));
             https_endpoint = https_acceptors.back().local_endpoint();
         }
         https_port = https_endpoint.port();
-        context = std::make_unique<EdgeContext>(
-            config, log, https_tls, config.public_https_port.value_or(https_port), rules, requests);
+        context =
+            std::make_unique<EdgeContext>(config, log, https_tls, https_port, rules, requests);
         log.info("https listening on {}", to_string(https_endpoint));
 
         link_acceptor.emplace(
-            bind_acceptor(first.io, parse_endpoint(config.listen_link), false, "links"));
+            bind_acceptor(first.io, parse_endpoint(initial->listen_link), false, "links"));
         link_port = link_acceptor->local_endpoint().port();
         log.info("link listening on {}", to_string(link_acceptor->local_endpoint()));
 
-        if (!config.listen_http_redirect.empty()) {
+        if (!initial->listen_http_redirect.empty()) {
             redirect_acceptor.emplace(bind_acceptor(
-                first.io, parse_endpoint(config.listen_http_redirect), false, "redirects"));
+                first.io, parse_endpoint(initial->listen_http_redirect), false, "redirects"));
             redirect_port = redirect_acceptor->local_endpoint().port();
             log.info("redirect listening on {}", to_string(redirect_acceptor->local_endpoint()));
         }
@@ -264,14 +266,34 @@ void Edge::stop() {
     impl_->stop();
 }
 void Edge::reload_certificates() {
-    if (!impl_->context) throw std::runtime_error("the edge is not running");
+    reload(*impl_->config.get());
+}
+ReloadReport Edge::reload(EdgeConfig next) {
+    Impl& impl = *impl_;
+    if (!impl.context) throw std::runtime_error("the edge is not running");
+    const auto running = impl.config.get();
+    ReloadReport report;
+    // What the listeners and threads were built from.
+    keep_for_restart(report, "workers", running->workers, next.workers);
+    keep_for_restart(report, "listen.https", running->listen_https, next.listen_https);
+    keep_for_restart(report, "listen.http_redirect", running->listen_http_redirect,
+                     next.listen_http_redirect);
+    keep_for_restart(report, "listen.link", running->listen_link, next.listen_link);
+    keep_for_restart(report, "state_directory", running->state_directory, next.state_directory);
     // Both are read before either is swapped: a bad file changes nothing.
-    auto https = impl_->make_https_context();
-    auto link = impl_->make_link_context();
-    impl_->context->https_tls.store(std::move(https));
-    impl_->link_tls.store(std::move(link));
-    impl_->log.info("certificates reloaded: https from {}, link from {}",
-                    impl_->config.certificate.string(), impl_->config.link_certificate.string());
+    auto https = Impl::make_https_context(next);
+    auto link = Impl::make_link_context(next);
+    note_applied(report, "log_level", running->log_level, next.log_level);
+    note_applied(report, "limits", running->limits, next.limits);
+    note_applied(report, "link", running->link, next.link);
+    note_applied(report, "public_https_port", running->public_https_port, next.public_https_port);
+    impl.log.set_level(next.log_level);
+    impl.context->https_tls.store(std::move(https));
+    impl.link_tls.store(std::move(link));
+    impl.log.info("certificates reloaded: https from {}, link from {}", next.certificate.string(),
+                  next.link_certificate.string());
+    impl.config.set(std::move(next));
+    return report;
 }
 std::vector<telemetry::LinkStatus> Edge::links() const {
     return impl_->board.snapshot();

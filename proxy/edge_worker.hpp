@@ -3,6 +3,7 @@
 #pragma once
 
 #include "proxy/link_session.hpp"
+#include "proxy/live_config.hpp"
 #include "proxy/proxy.hpp"
 #include "proxy/shared_rules.hpp"
 
@@ -32,12 +33,13 @@ struct EdgeWorker {
 };
 
 struct EdgeContext {
-    const EdgeConfig& config;
+    // Each connection takes the snapshot current when it is accepted (limits, timeouts).
+    const LiveConfig<EdgeConfig>& config;
     Logger& log;
     // Swapped whole when the certificate is reloaded: a new connection takes the current one,
     // an open connection keeps the one it started with (OpenSSL counts its references).
     std::atomic<std::shared_ptr<boost::asio::ssl::context>> https_tls;
-    std::uint16_t public_https_port;
+    std::uint16_t https_port;  // the port bound; redirects name public_https_port when set
     const SharedRules& rules;
     telemetry::RequestLog& requests;
 };

@@ -67,23 +67,32 @@ HostTable parse_hosts_file(const std::string& text, const std::string& file_name
     return table;
 }
 
-InsideResolver::InsideResolver(const CoreConfig& config)
-    : config_(config), lab_(!config.hosts_file.empty() || !config.resolve.empty()) {
+namespace {
+
+bool has_lab_table(const CoreConfig& config) {
+    return !config.hosts_file.empty() || !config.resolve.empty();
+}
+
+}  // namespace
+
+InsideResolver::InsideResolver(const LiveConfig<CoreConfig>& config)
+    : config_(config), lab_(has_lab_table(*config.get())) {
     auto table = std::make_shared<HostTable>();
-    for (const auto& [name, address] : config.resolve) (*table)[name].push_back(address);
+    for (const auto& [name, address] : config.get()->resolve) (*table)[name].push_back(address);
     table_.store(std::move(table));
 }
 
 void InsideResolver::reload_table() {
+    const auto config = config_.get();
     auto table = std::make_shared<HostTable>();
-    for (const auto& [name, address] : config_.resolve) (*table)[name].push_back(address);
-    if (!config_.hosts_file.empty()) {
-        std::ifstream in(config_.hosts_file);
+    for (const auto& [name, address] : config->resolve) (*table)[name].push_back(address);
+    if (!config->hosts_file.empty()) {
+        std::ifstream in(config->hosts_file);
         if (!in)
-            throw std::runtime_error("cannot read the hosts file " + config_.hosts_file.string());
+            throw std::runtime_error("cannot read the hosts file " + config->hosts_file.string());
         std::stringstream text;
         text << in.rdbuf();
-        for (auto& [name, addresses] : parse_hosts_file(text.str(), config_.hosts_file.string()))
+        for (auto& [name, addresses] : parse_hosts_file(text.str(), config->hosts_file.string()))
             for (auto& address : addresses) (*table)[name].push_back(std::move(address));
     }
     table_.store(std::move(table));
@@ -92,6 +101,7 @@ void InsideResolver::reload_table() {
 asio::awaitable<allowlist::Resolution> InsideResolver::resolve(const allowlist::JoinUri& uri) {
     allowlist::Resolution result;
     result.uri = uri;
+    lab_ = has_lab_table(*config_.get());
     if (lab_) {
         try {
             reload_table();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "allowlist/allowlist.hpp"
+#include "proxy/live_config.hpp"
 #include "proxy/proxy.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -26,14 +27,15 @@ HostTable parse_hosts_file(const std::string& text, const std::string& file_name
 
 class InsideResolver {
   public:
-    explicit InsideResolver(const CoreConfig& config);
+    explicit InsideResolver(const LiveConfig<CoreConfig>& config);
 
-    bool lab() const { return lab_; }
+    // True while the configuration has a lab table (resolve or hosts_file).
+    bool lab() const { return lab_.load(); }
 
     // Discovery: the targets of one join URL. A name that does not exist gives no targets; a
     // failure to ask (DNS timeout, unreadable hosts file) gives an error instead. Called on one
     // thread only; in a lab it re-reads the hosts file and refreshes the table that address()
-    // reads.
+    // reads, with the configuration current then (a reload takes effect at the next round).
     boost::asio::awaitable<allowlist::Resolution> resolve(const allowlist::JoinUri& uri);
 
     // Upstream connections (any thread): where to connect for host:port. Without a lab this is
@@ -47,8 +49,8 @@ class InsideResolver {
     // Re-reads the hosts file (if any) into a new table; throws with the reason on failure.
     void reload_table();
 
-    const CoreConfig& config_;
-    bool lab_;
+    const LiveConfig<CoreConfig>& config_;
+    std::atomic<bool> lab_;
     std::atomic<std::shared_ptr<const HostTable>> table_;
 };
 

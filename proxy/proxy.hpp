@@ -33,6 +33,7 @@ struct LinkTiming {
     Millis dead_after{9000};  // no frame from the peer for this long: the link is dead
     Millis reconnect_min{250};
     Millis reconnect_max{30000};
+    bool operator==(const LinkTiming&) const = default;
 };
 
 struct EdgeLimits {
@@ -42,6 +43,7 @@ struct EdgeLimits {
     Millis keepalive_timeout{60000};  // idle time between requests on one connection
     Millis handshake_timeout{10000};
     Millis io_timeout{60000};  // a body read or write that makes no progress for this long
+    bool operator==(const EdgeLimits&) const = default;
 };
 
 // The administration listener (HTTPS, authenticated). Runs beside the role, never on its 443.
@@ -50,6 +52,15 @@ struct AdminListenerConfig {
     // Required: a core has no 443 certificate and its link certificate is a client's; an edge's
     // 443 certificate is the browsers', replaced on its own.
     std::filesystem::path certificate, private_key;
+    bool operator==(const AdminListenerConfig&) const = default;
+};
+
+// What a configuration reload (SIGHUP) did: the fields it applied at once, to new connections,
+// streams and links (open ones keep what they started with), and the fields whose new value
+// waits for a restart (the running value stays meanwhile). Field names as in the file.
+struct ReloadReport {
+    std::vector<std::string> applied;
+    std::vector<std::string> need_restart;
 };
 
 struct EdgeConfig {
@@ -73,6 +84,7 @@ struct EdgeConfig {
 struct EdgeTarget {
     std::string address;      // host:port of the edge's link listener
     std::string server_name;  // name its link certificate must carry
+    bool operator==(const EdgeTarget&) const = default;
 };
 
 struct CoreConfig {
@@ -122,6 +134,12 @@ class Edge {
     // open ones keep theirs. Throws std::runtime_error naming the file when one cannot be used
     // (nothing changes then).
     void reload_certificates();
+    // Takes a new configuration (SIGHUP): certificates (re-read even when their paths are the
+    // same), limits, link timing, the redirect's public port and the log level apply to new
+    // connections and links at once; listen addresses, workers and the state directory wait
+    // for a restart. Throws std::runtime_error when a certificate cannot be used (nothing
+    // changes then).
+    ReloadReport reload(EdgeConfig next);
     // One row per core connected, and per core whose link went down (until it is back).
     std::vector<telemetry::LinkStatus> links() const;
     const telemetry::RequestLog& requests() const;
@@ -138,6 +156,13 @@ class Core {
     ~Core();
     void start();
     void stop();
+
+    // Takes a new configuration (SIGHUP): the link and web bridge certificates (re-read),
+    // the edges (links to new edges are dialled, links to removed ones closed), links per edge,
+    // the join URLs, the lab resolver, discovery, link and upstream timing and the log level
+    // apply at once; open streams keep going. Workers and the state directory wait for a
+    // restart. Throws std::runtime_error when a certificate cannot be used (nothing changes).
+    ReloadReport reload(CoreConfig next);
 
     // One row per link the core keeps (each configured edge, links_per_edge times).
     std::vector<telemetry::LinkStatus> links() const;

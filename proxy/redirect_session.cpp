@@ -18,7 +18,8 @@ namespace http = beast::http;
 asio::awaitable<void> serve_redirect(const EdgeContext& context, asio::ip::tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
-    const auto& limits = context.config.limits;
+    const auto config = context.config.get();  // kept for the connection's life
+    const auto& limits = config->limits;
     for (;;) {
         http::request_parser<http::empty_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
@@ -46,9 +47,9 @@ asio::awaitable<void> serve_redirect(const EdgeContext& context, asio::ip::tcp::
         }
         std::string target(request.target());
         if (target.empty() || target.front() != '/') target = "/";
-        const std::string port = context.public_https_port == 443
-                                     ? std::string()
-                                     : ":" + std::to_string(context.public_https_port);
+        const std::uint16_t public_port = config->public_https_port.value_or(context.https_port);
+        const std::string port =
+            public_port == 443 ? std::string() : ":" + std::to_string(public_port);
         const bool safe =
             request.method() == http::verb::get || request.method() == http::verb::head;
         const unsigned status = safe ? 301 : 308;

@@ -57,7 +57,7 @@ class UpstreamExchange {
   public:
     UpstreamExchange(const UpstreamContext& context, UpstreamPool& pool,
                      std::shared_ptr<LinkStream> stream)
-        : context_(context), config_(context.config), pool_(pool), link_(std::move(stream)) {
+        : context_(context), config_(context.config.get()), pool_(pool), link_(std::move(stream)) {
         const Headers& h = link_->headers();
         method_ = find_header(h, ":method");
         path_ = find_header(h, ":path");
@@ -106,7 +106,7 @@ class UpstreamExchange {
                 co_return;
             }
             std::string head = request_head(poolable);
-            upstream_->expires_after(config_.upstream_response_timeout);
+            upstream_->expires_after(config_->upstream_response_timeout);
             auto [ec, n] = co_await asio::async_write(*upstream_, asio::buffer(head),
                                                       asio::as_tuple(use_awaitable));
             if (ec && reused_) continue;
@@ -162,7 +162,7 @@ class UpstreamExchange {
             co_return false;
         }
         beast::tcp_stream connection(executor);
-        connection.expires_after(config_.upstream_connect_timeout);
+        connection.expires_after(config_->upstream_connect_timeout);
         auto [connect_error, endpoint] =
             co_await connection.async_connect(endpoints, asio::as_tuple(use_awaitable));
         if (connect_error) {
@@ -172,10 +172,10 @@ class UpstreamExchange {
             co_return false;
         }
         connection.socket().set_option(tcp::no_delay(true));
-        upstream_ = std::make_unique<Stream>(connection.release_socket(), *context_.tls);
-        upstream_->expires_after(config_.upstream_connect_timeout);
+        upstream_ = std::make_unique<Stream>(connection.release_socket(), *context_.tls.load());
+        upstream_->expires_after(config_->upstream_connect_timeout);
         const std::string name = host_without_brackets(target_.host);
-        tls::prepare_client(upstream_->native_handle(), name, !config_.webbridge_insecure);
+        tls::prepare_client(upstream_->native_handle(), name, !config_->webbridge_insecure);
         auto [handshake_error] = co_await upstream_->async_handshake(asio::ssl::stream_base::client,
                                                                      asio::as_tuple(use_awaitable));
         if (handshake_error) {
@@ -233,7 +233,7 @@ class UpstreamExchange {
                 co_return;
             }
             bytes_in_ += data.size();
-            upstream_->expires_after(config_.upstream_response_timeout);
+            upstream_->expires_after(config_->upstream_response_timeout);
             if (chunked) {
                 const std::string size = fmt::format("{:x}\r\n", data.size());
                 const std::array<asio::const_buffer, 3> parts{
@@ -268,12 +268,12 @@ class UpstreamExchange {
             parser->header_limit(kMaxResponseHead);
             parser->body_limit(boost::none);
             if (method_ == "HEAD") parser->skip(true);
-            upstream_->expires_after(config_.upstream_response_timeout);
+            upstream_->expires_after(config_->upstream_response_timeout);
             auto [ec, n] = co_await http::async_read_header(*upstream_, buffer_, *parser,
                                                             asio::as_tuple(use_awaitable));
             if (ec == beast::error::timeout) {
                 co_await fail(504, fmt::format("no response head from the web bridge within {} ms",
-                                               config_.upstream_response_timeout.count()));
+                                               config_->upstream_response_timeout.count()));
                 co_return Outcome::done;
             }
             if (ec && reused_ && parser->got_some() == false) co_return Outcome::retry;
@@ -308,7 +308,7 @@ class UpstreamExchange {
         while (!parser->is_done()) {
             parser->get().body().data = chunk.get();
             parser->get().body().size = size;
-            upstream_->expires_after(config_.upstream_response_timeout);
+            upstream_->expires_after(config_->upstream_response_timeout);
             // read_some, not read: a body arriving in small pieces is passed on as it comes.
             auto [ec, n] = co_await http::async_read_some(*upstream_, buffer_, *parser,
                                                           asio::as_tuple(use_awaitable));
@@ -409,7 +409,7 @@ class UpstreamExchange {
     }
 
     const UpstreamContext& context_;
-    const CoreConfig& config_;
+    const std::shared_ptr<const CoreConfig> config_;  // as it was when the stream arrived
     UpstreamPool& pool_;
     std::shared_ptr<LinkStream> link_;
     std::string method_, path_, authority_, trace_, client_;

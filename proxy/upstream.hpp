@@ -3,6 +3,7 @@
 
 #include "proxy/inside_resolver.hpp"
 #include "proxy/link_stream.hpp"
+#include "proxy/live_config.hpp"
 #include "proxy/proxy.hpp"
 #include "proxy/shared_rules.hpp"
 
@@ -17,9 +18,12 @@
 namespace edgeway::proxy {
 
 struct UpstreamContext {
-    const CoreConfig& config;
+    // Each stream takes the snapshot current when it arrives (timeouts, verification).
+    const LiveConfig<CoreConfig>& config;
     Logger& log;
-    std::shared_ptr<boost::asio::ssl::context> tls;
+    // The web bridge client context, swapped whole when its CA file is reloaded: a new
+    // connection takes the current one.
+    std::atomic<std::shared_ptr<boost::asio::ssl::context>> tls;
     const SharedRules& rules;
     const InsideResolver& resolver;
     telemetry::RequestLog& requests;

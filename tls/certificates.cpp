@@ -143,6 +143,22 @@ void write_leaf(const std::filesystem::path& ca_cert_file, const std::filesystem
     write_cert(cert_file, cert.get());
 }
 
+std::string fingerprint_sha256(const std::filesystem::path& cert_file) {
+    const Cert cert = read_cert(cert_file);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (X509_digest(cert.get(), EVP_sha256(), digest, &length) != 1)
+        fail("cannot hash " + cert_file.string());
+    std::string text;
+    for (unsigned int i = 0; i < length; ++i) {
+        static constexpr char hex[] = "0123456789ABCDEF";
+        if (i) text += ':';
+        text += hex[digest[i] >> 4];
+        text += hex[digest[i] & 15];
+    }
+    return text;
+}
+
 LabPki ensure_lab_pki(const std::filesystem::path& dir, const std::vector<std::string>& hosts) {
     std::filesystem::create_directories(dir);
     LabPki pki{dir};

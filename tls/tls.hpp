@@ -76,6 +76,10 @@ void write_leaf(const std::filesystem::path& ca_cert_file, const std::filesystem
                 const std::filesystem::path& cert_file, const std::filesystem::path& key_file,
                 const Subject& subject, Usage usage);
 
+// The SHA-256 fingerprint of the first certificate in a PEM file, "AB:CD:...", as browsers show
+// it. Throws std::runtime_error naming the file when it cannot be read.
+std::string fingerprint_sha256(const std::filesystem::path& cert_file);
+
 // The files of a lab PKI, all in one directory.
 struct LabPki {
     std::filesystem::path dir;

@@ -51,6 +51,7 @@ struct Config {
     std::uint64_t max_bytes_per_second = 12'500'000;  // 100 Mbit/s
     std::size_t tcp_max_queued_bytes = 1 << 20;       // towards one TCP client; beyond: dropped
     std::string software = "edgeway";
+    bool operator==(const Config&) const = default;
 };
 
 // The credential database's file name inside the state directory.

@@ -153,7 +153,7 @@ void Appliance::start_core() {
     if (core_) stop_core();
     const std::size_t edge_before = edge_links_up();
     ++core_generation_;
-    const auto config_file = dir_ / ("core-" + std::to_string(core_generation_) + ".json");
+    const auto config_file = core_config_file();
     write_json(config_file, core_config());
     core_ = std::make_unique<ChildProcess>(
         "core-" + std::to_string(core_generation_), edgeway_binary(),

@@ -62,7 +62,12 @@ class Appliance {
     LinkRelay& relay() { return *relay_; }
 
     const json& edge_config() const { return edge_config_; }
+    std::filesystem::path edge_config_file() const { return dir_ / "edge.json"; }
     json core_config() const;
+    // The file the running core was started with (rewrite it and send SIGHUP to reload).
+    std::filesystem::path core_config_file() const {
+        return dir_ / ("core-" + std::to_string(core_generation_) + ".json");
+    }
 
     // Starts a core (a new process and log) and waits for the next "link up" on both ends.
     void start_core();

@@ -1,0 +1,14 @@
+// Tells systemd (Type=notify units) where the process is: ready once every listener is bound, so
+// that `systemctl start` returns when the node serves and a unit ordered after it starts then;
+// reloading while SIGHUP is handled; stopping. Does nothing when not run by systemd.
+#pragma once
+
+#include <string_view>
+
+namespace edgeway::app {
+
+void notify_ready(std::string_view status);
+void notify_reloading();
+void notify_stopping();
+
+}  // namespace edgeway::app
