@@ -48,16 +48,26 @@ struct Hooks {
     std::function<std::vector<telemetry::LinkStatus>()> links;
     std::function<std::vector<telemetry::RelayAllocation>()> relay;  // the edge's TURN relay
     const telemetry::RequestLog* requests = nullptr;
-    // Re-reads the 443 certificate files (https_certificate/https_private_key below) into the
-    // listener's TLS context for new connections; open connections keep theirs. Throws
-    // std::runtime_error with a message for the operator. Empty: this node has no 443 (a core).
-    std::function<void()> reload_https_certificate;
     // The relay's users (an edge with a TURN relay). set_turn_user creates or changes one;
     // remove_turn_user is false when there is none. They throw std::runtime_error with a
     // message for the operator.
     std::function<std::vector<TurnUser>()> turn_users;
     std::function<void(const std::string& name, const std::string& password)> set_turn_user;
     std::function<bool(const std::string& name)> remove_turn_user;
+};
+
+// A certificate of the node's the admin page shows and replaces, besides its own (445): an
+// edge's 443 certificate, a link certificate, the CA a link peer's certificate must chain to.
+struct CertificateSlot {
+    std::string name;     // in the API's path: "https", "link", "link_ca", "webbridge_ca"
+    std::string purpose;  // for the operator: "browsers (443)"
+    std::filesystem::path certificate;
+    std::filesystem::path private_key;  // empty: a CA, the certificate alone
+    // Makes the node use the files as they are now, for new connections (open ones keep what
+    // they have). Throws std::runtime_error with a message for the operator; the previous
+    // files are put back then.
+    std::function<void()> reload;
+    bool names_join_hosts = false;  // must name every join URL host (browsers check it)
 };
 
 struct ServerConfig {
@@ -69,8 +79,8 @@ struct ServerConfig {
     // The configuration file's guest account client URIs: the web proxy's settings until an
     // operator changes them through the API.
     std::vector<std::string> join_urls;
-    // The 443 certificate files an upload replaces (an edge); empty on a core.
-    std::filesystem::path https_certificate, https_private_key;
+    // The node's other certificates the page shows and replaces.
+    std::vector<CertificateSlot> certificates;
     Limits limits;
     Hooks hooks;
 };

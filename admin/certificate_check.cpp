@@ -160,6 +160,26 @@ CertificateInfo check_certificate_and_key(const std::string& certificate_pem,
     return describe(chain.front().get());
 }
 
+CertificateInfo check_ca_certificates(const std::string& pem) {
+    const auto certificates = read_chain(pem);
+    for (std::size_t i = 0; i < certificates.size(); ++i) {
+        X509* cert = certificates[i].get();
+        const std::string which = fmt::format("certificate {}", i + 1);
+        if (X509_check_ca(cert) == 0)
+            throw CertificateError("certificate", "certificate: " + which +
+                                                      " is not a CA certificate (" +
+                                                      name_text(X509_get_subject_name(cert)) + ")");
+        if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0)
+            throw CertificateError("certificate", "certificate: " + which + " expired on " +
+                                                      time_text(X509_get0_notAfter(cert)));
+        if (X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0)
+            throw CertificateError("certificate", "certificate: " + which +
+                                                      " is not valid before " +
+                                                      time_text(X509_get0_notBefore(cert)));
+    }
+    return describe(certificates.front().get());
+}
+
 void write_file_atomically(const fs::path& file, const std::string& text, fs::perms mode) {
     const fs::path temp = file.string() + ".tmp-" + std::to_string(::getpid());
     const int fd =

@@ -38,6 +38,11 @@ CertificateInfo describe_certificate_file(const std::filesystem::path& file);
 CertificateInfo check_certificate_and_key(const std::string& certificate_pem,
                                           const std::string& private_key_pem);
 
+// Checks PEM text holding one or more CA certificates (what a link peer's certificate must chain
+// to): each parses, is a CA and is valid now. Returns the first's description. Throws
+// CertificateError (field "certificate").
+CertificateInfo check_ca_certificates(const std::string& pem);
+
 // Writes text to file through a temporary file in the same directory and a rename, so a reader
 // sees the old file or the new one, never a part. mode applies to the new file (0600 for keys).
 void write_file_atomically(const std::filesystem::path& file, const std::string& text,

@@ -39,13 +39,22 @@ json info_json(const CertificateInfo& info) {
             {"not_after", info.not_after}, {"sha256", info.sha256}};
 }
 
-// The files of one certificate slot, kept before a replacement to put back on failure.
+// The files of one certificate slot, kept before a replacement to put back on failure (a file
+// that was not there is removed again).
 struct Backup {
-    fs::path certificate_file, key_file;
+    fs::path certificate_file, key_file;  // key_file empty: a CA slot
     std::optional<std::string> certificate, key;
+    bool existed() const { return certificate.has_value(); }
     void restore() const {
-        if (certificate) write_file_atomically(certificate_file, *certificate, kCertificateMode);
-        if (key) write_file_atomically(key_file, *key, kKeyMode);
+        put_back(certificate_file, certificate, kCertificateMode);
+        if (!key_file.empty()) put_back(key_file, key, kKeyMode);
+    }
+    static void put_back(const fs::path& file, const std::optional<std::string>& text,
+                         fs::perms mode) {
+        if (text)
+            write_file_atomically(file, *text, mode);
+        else
+            fs::remove(file);
     }
 };
 
@@ -68,9 +77,10 @@ std::vector<std::string> uncovered_hosts(const std::vector<std::string>& names,
     return out;
 }
 
-bool CertificatesApi::has_https() const {
-    return config_.hooks.reload_https_certificate && !config_.https_certificate.empty() &&
-           !config_.https_private_key.empty();
+const CertificateSlot* CertificatesApi::slot(std::string_view name) const {
+    for (const auto& slot : config_.certificates)
+        if (slot.name == name) return &slot;
+    return nullptr;
 }
 
 std::optional<Response> CertificatesApi::handle(const Request& request, std::string_view path,
@@ -81,23 +91,29 @@ std::optional<Response> CertificatesApi::handle(const Request& request, std::str
     }
     if (!path.starts_with("certificates/")) return std::nullopt;
     const std::string_view which = path.substr(13);
-    if (which != "admin" && !(which == "https" && has_https()))
-        return error_response(http::status::not_found, "No certificate \"" + std::string(which) +
-                                                           "\" on this node (known: admin" +
-                                                           (has_https() ? ", https" : "") + ").");
+    if (which != "admin" && !slot(which)) {
+        std::string known = "admin";
+        for (const auto& slot : config_.certificates) known += ", " + slot.name;
+        return error_response(
+            http::status::not_found,
+            "No certificate \"" + std::string(which) + "\" on this node (known: " + known + ").");
+    }
     if (request.method() != http::verb::put) return method_not_allowed("PUT");
     return replace(which, request, author);
 }
 
 Response CertificatesApi::list() {
     json rows = json::array();
-    auto add = [&](const char* name, const char* purpose, const fs::path& file) {
-        json row = {{"name", name}, {"purpose", purpose}, {"file", file.string()}};
+    auto add = [&](const std::string& name, const std::string& purpose, const fs::path& file,
+                   bool with_key, bool names_join_hosts) {
+        json row = {{"name", name},
+                    {"purpose", purpose},
+                    {"file", file.string()},
+                    {"private_key", with_key}};
         try {
             const auto info = describe_certificate_file(file);
             row.update(info_json(info));
-            // The edge's certificate must carry every join URL host (browsers check it).
-            if (std::string_view(name) == "https") {
+            if (names_join_hosts) {
                 json warnings = json::array();
                 std::vector<std::string> join_urls = config_.join_urls;
                 if (state_.rules)
@@ -113,48 +129,55 @@ Response CertificatesApi::list() {
         }
         rows.push_back(std::move(row));
     };
-    add("admin", "administration (445)", config_.certificate);
-    if (has_https()) add("https", "browsers (443)", config_.https_certificate);
+    add("admin", "administration (445)", config_.certificate, true, false);
+    for (const auto& slot : config_.certificates)
+        add(slot.name, slot.purpose, slot.certificate, !slot.private_key.empty(),
+            slot.names_join_hosts);
     return json_response(http::status::ok, {{"certificates", std::move(rows)}});
 }
 
 Response CertificatesApi::replace(std::string_view which, const Request& request,
                                   const ChangeAuthor& author) {
+    const CertificateSlot* target = slot(which);  // null: the admin listener's own
+    const bool with_key = !target || !target->private_key.empty();
     const json body = json::parse(request.body(), nullptr, false);
     if (!body.is_object())
         return error_response(http::status::bad_request, "The body is not a JSON object.");
-    for (const char* field : {"certificate", "private_key"})
+    std::vector<const char*> fields{"certificate"};
+    if (with_key) fields.push_back("private_key");
+    for (const char* field : fields)
         if (!body.contains(field) || !body[field].is_string())
             return error_response(http::status::unprocessable_entity,
                                   std::string(field) + ": expected PEM text", field);
     const std::string certificate = body["certificate"].get<std::string>();
-    const std::string key = body["private_key"].get<std::string>();
+    const std::string key = with_key ? body["private_key"].get<std::string>() : std::string();
     CertificateInfo info;
     try {
-        info = check_certificate_and_key(certificate, key);
+        info = with_key ? check_certificate_and_key(certificate, key)
+                        : check_ca_certificates(certificate);
     } catch (const CertificateError& e) {
         return error_response(http::status::unprocessable_entity, e.what(), e.field());
     }
 
-    const bool admin = which == "admin";
     Backup backup;
-    backup.certificate_file = admin ? config_.certificate : config_.https_certificate;
-    backup.key_file = admin ? config_.private_key : config_.https_private_key;
+    backup.certificate_file = target ? target->certificate : config_.certificate;
+    backup.key_file = target ? target->private_key : config_.private_key;
     backup.certificate = read_whole(backup.certificate_file);
     backup.key = read_whole(backup.key_file);
     try {
-        write_file_atomically(backup.key_file, key, kKeyMode);
+        if (with_key) write_file_atomically(backup.key_file, key, kKeyMode);
         write_file_atomically(backup.certificate_file, certificate, kCertificateMode);
-        if (admin)
+        if (target)
+            target->reload();
+        else
             listener_.replace_tls_context(tls::make_server_context(
                 {backup.certificate_file, backup.key_file, {}, {"http/1.1"}}));
-        else
-            config_.hooks.reload_https_certificate();
     } catch (const std::exception& e) {
         log_.error("{}: replacing the {} certificate failed, old files restored: {}",
                    author.actor(), which, e.what());
         try {
             backup.restore();
+            if (target && backup.existed()) target->reload();
         } catch (const std::exception& again) {
             log_.error("restoring the {} certificate failed too: {}", which, again.what());
         }

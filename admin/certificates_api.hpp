@@ -1,7 +1,8 @@
-// /api/v1/certificates: the admin listener's certificate ("admin", 445) and, on a node with a
-// 443 listener, the browsers' one ("https"). An upload is checked whole (certificate_check)
-// before anything is written; the files are replaced atomically and the listener's TLS context
-// reloaded for new connections. If the reload still fails, the old files are put back.
+// /api/v1/certificates: the admin listener's certificate ("admin", 445) and the node's other
+// certificate slots (ServerConfig::certificates: the browsers' 443 one on an edge, the link's,
+// the CA link peers chain to). An upload is checked whole (certificate_check) before anything
+// is written; the files are replaced atomically and the node reloads them for new connections.
+// If the reload still fails, the old files are put back.
 #pragma once
 
 #include "admin/admin.hpp"
@@ -26,9 +27,10 @@ class CertificatesApi {
     std::optional<Response> handle(const Request& request, std::string_view path,
                                    const ChangeAuthor& author);
     // Whether this node has a 443 certificate the API can replace.
-    bool has_https() const;
+    bool has_https() const { return slot("https") != nullptr; }
 
   private:
+    const CertificateSlot* slot(std::string_view name) const;
     Response list();
     Response replace(std::string_view which, const Request& request, const ChangeAuthor& author);
 

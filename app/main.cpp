@@ -196,6 +196,8 @@ void reload_node(Role& role, admin::Server* admin, const Config& started, const 
     }
     logs.admin.set_level(next.log_level);
     logs.relay.set_level(next.log_level);
+    for (const auto& failure : report.failed)
+        log.error("reload: {}; the previous ones stay in use", failure);
     note_restart_only(started, next, report);
     if (admin) try {
             admin->reload_certificate();
@@ -251,6 +253,17 @@ std::unique_ptr<admin::Server> make_admin(const proxy::CoreConfig& config, proxy
     server.rule_database = config.state_directory / allowlist::kRuleDatabaseFile;
     server.join_urls = config.join_urls;
     server.hooks.role = "core";
+    const auto reload_link = [&core] { core.reload_link_certificates(); };
+    server.certificates = {
+        {"link", "traversal link (this core's client certificate)", config.link_certificate,
+         config.link_private_key, reload_link},
+        {"link_ca", "CA of the edges' link certificates", config.edge_ca, {}, reload_link}};
+    if (!config.webbridge_ca.empty())
+        server.certificates.push_back({"webbridge_ca",
+                                       "CA of the web bridge's certificate",
+                                       config.webbridge_ca,
+                                       {},
+                                       [&core] { core.reload_webbridge_ca(); }});
     server.hooks.links = [&core] { return core.links(); };
     server.hooks.requests = &core.requests();
     return std::make_unique<admin::Server>(std::move(server), log);
@@ -261,12 +274,15 @@ std::unique_ptr<admin::Server> make_admin(const proxy::EdgeConfig& config, proxy
                                           turn::Server* relay, Logger& log) {
     if (!config.admin) return nullptr;
     auto server = admin_config(*config.admin, config.state_directory);
-    server.https_certificate = config.certificate;
-    server.https_private_key = config.private_key;
+    const auto reload = [&edge] { edge.reload_certificates(); };
+    server.certificates = {
+        {"https", "browsers (443)", config.certificate, config.private_key, reload, true},
+        {"link", "traversal link (this edge's side)", config.link_certificate,
+         config.link_private_key, reload},
+        {"link_ca", "CA of the cores' link certificates", config.link_client_ca, {}, reload}};
     server.hooks.role = "edge";
     server.hooks.links = [&edge] { return edge.links(); };
     server.hooks.requests = &edge.requests();
-    server.hooks.reload_https_certificate = [&edge] { edge.reload_certificates(); };
     if (relay) {
         server.hooks.relay = [relay] { return relay->allocations(); };
         add_turn_hooks(server.hooks, *config.turn);

@@ -22,6 +22,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -74,12 +76,16 @@ struct Core::Impl {
     LiveConfig<CoreConfig> config;
     Logger& log;
     std::vector<std::unique_ptr<CoreWorker>> workers;
-    // Swapped whole on reload: the next dial takes the current one.
+    // Swapped whole on reload: the next dial takes the current one. Null while the link
+    // certificates cannot be used; link_tls_error says why.
     std::atomic<std::shared_ptr<asio::ssl::context>> link_tls;
+    std::atomic<std::shared_ptr<const std::string>> link_tls_error;
     AllowlistService allowlist;
     std::unique_ptr<UpstreamContext> upstream;
     std::vector<std::thread> threads;
-    // The links kept, by key. Changed by start() and reload() only (one caller at a time).
+    // The links kept, by key: changed by start() and reload(), walked by a certificate upload
+    // (the admin thread), under keepers_mutex.
+    std::mutex keepers_mutex;
     std::map<std::string, std::shared_ptr<LinkKeeper>> keepers;
     unsigned next_worker = 0;  // keepers are spread over the workers in turn
     telemetry::RequestLog requests;
@@ -98,6 +104,11 @@ struct Core::Impl {
 
     // One TLS connection to the edge, or an empty optional with the reason.
     awaitable<std::optional<TlsSocket>> dial(const EdgeTarget& edge, std::string& reason) {
+        const auto context = link_tls.load();
+        if (!context) {
+            reason = "no usable link certificate: " + *link_tls_error.load();
+            co_return std::nullopt;
+        }
         auto executor = co_await asio::this_coro::executor;
         const auto colon = edge.address.rfind(':');
         std::string host = edge.address.substr(0, colon);
@@ -118,7 +129,7 @@ struct Core::Impl {
             co_return std::nullopt;
         }
         connection.socket().set_option(tcp::no_delay(true));
-        TlsSocket tls(connection.release_socket(), *link_tls.load());
+        TlsSocket tls(connection.release_socket(), *context);
         tls.expires_after(kDialTimeout);
         tls::prepare_client(tls.native_handle(), edge.server_name, true);
         auto [handshake_error] = co_await tls.async_handshake(asio::ssl::stream_base::client,
@@ -216,6 +227,7 @@ struct Core::Impl {
     // Same key, other server name: the link is made anew.
     void update_keepers(const CoreConfig& next) {
         const auto wanted = wanted_links(next);
+        std::lock_guard lock(keepers_mutex);
         for (auto it = keepers.begin(); it != keepers.end();) {
             auto want = wanted.find(it->first);
             if (want != wanted.end() && want->second == it->second->edge) {
@@ -247,12 +259,44 @@ struct Core::Impl {
             log.warn("lab resolver in use (resolve / hosts_file): the inside DNS is not asked");
     }
 
+    // Builds and swaps in the link context; on failure the previous one (or none) stays.
+    // Links waiting to redial because they had no usable certificate dial at once.
+    void use_link_certificates(const CoreConfig& c) {
+        auto context = make_link_context(c);
+        const bool had_none = !link_tls.load();
+        link_tls.store(std::move(context));
+        link_tls_error.store(nullptr);
+        std::lock_guard lock(keepers_mutex);
+        if (had_none)
+            for (const auto& [key, keeper] : keepers)
+                asio::post(keeper->worker.io, [keeper] { keeper->pause.cancel(); });
+    }
+    void use_webbridge_ca(const CoreConfig& c) { upstream->set_tls(make_webbridge_context(c)); }
+
     void start() {
         const auto initial = config.get();
-        link_tls = make_link_context(*initial);
-        upstream =
-            std::make_unique<UpstreamContext>(config, log, make_webbridge_context(*initial),
-                                              allowlist.rules(), allowlist.resolver(), requests);
+        upstream = std::make_unique<UpstreamContext>(config, log, allowlist.rules(),
+                                                     allowlist.resolver(), requests);
+        // A certificate that cannot be used is logged and waited for, not fatal, so that the
+        // admin page comes up to take a good one.
+        try {
+            use_link_certificates(*initial);
+        } catch (const std::exception& e) {
+            link_tls_error.store(std::make_shared<const std::string>(e.what()));
+            log.error(
+                "the link certificates cannot be used, no edge is dialled until they can: {} "
+                "(fix the files and reload, or upload them in the admin page)",
+                e.what());
+        }
+        try {
+            use_webbridge_ca(*initial);
+        } catch (const std::exception& e) {
+            upstream->set_tls_error(e.what());
+            log.error(
+                "the web bridge CA cannot be used, requests get 502 until it can: {} (fix the "
+                "file and reload, or upload it in the admin page)",
+                e.what());
+        }
         warn_lab_settings(*initial);
 
         const unsigned count = std::max(1u, initial->workers);
@@ -271,9 +315,6 @@ struct Core::Impl {
         ReloadReport report;
         keep_for_restart(report, "workers", running->workers, next.workers);
         keep_for_restart(report, "state_directory", running->state_directory, next.state_directory);
-        // Both are read before either is swapped: a bad file changes nothing.
-        auto link_context = make_link_context(next);
-        auto webbridge_context = make_webbridge_context(next);
         note_applied(report, "log_level", running->log_level, next.log_level);
         note_applied(report, "edges", running->edges, next.edges);
         note_applied(report, "links_per_edge", running->links_per_edge, next.links_per_edge);
@@ -291,11 +332,17 @@ struct Core::Impl {
                      next.webbridge_insecure);
         log.set_level(next.log_level);
         warn_lab_settings(next);
-        link_tls.store(std::move(link_context));
-        upstream->tls.store(std::move(webbridge_context));
-        log.info("certificates reloaded: link from {}, web bridge CA from {}",
-                 next.link_certificate.string(),
-                 next.webbridge_ca.empty() ? "the system store" : next.webbridge_ca.string());
+        // Each certificate on its own: one that cannot be used keeps the previous one.
+        try {
+            use_link_certificates(next);
+        } catch (const std::exception& e) {
+            report.failed.push_back(std::string("link certificates: ") + e.what());
+        }
+        try {
+            use_webbridge_ca(next);
+        } catch (const std::exception& e) {
+            report.failed.push_back(std::string("web bridge CA: ") + e.what());
+        }
         config.set(next);
         update_keepers(next);
         allowlist.configuration_changed();
@@ -319,6 +366,17 @@ struct Core::Impl {
 
 ReloadReport Core::reload(CoreConfig next) {
     return impl_->reload(std::move(next));
+}
+void Core::reload_link_certificates() {
+    if (!impl_->upstream) throw std::runtime_error("the core is not running");
+    impl_->use_link_certificates(*impl_->config.get());
+    impl_->log.info("link certificates reloaded from {}",
+                    impl_->config.get()->link_certificate.string());
+}
+void Core::reload_webbridge_ca() {
+    if (!impl_->upstream) throw std::runtime_error("the core is not running");
+    impl_->use_webbridge_ca(*impl_->config.get());
+    impl_->log.info("web bridge CA reloaded");
 }
 
 Core::Core(CoreConfig config, Logger& log)

@@ -64,6 +64,16 @@ struct Edge::Impl {
         return tls::make_server_context({c.certificate, c.private_key, {}, {"http/1.1"}});
     }
 
+    // Both are read before either is swapped: a bad file changes neither. Throws naming it.
+    void use_certificates(const EdgeConfig& c) {
+        auto https = make_https_context(c);
+        auto link = make_link_context(c);
+        context->https_tls.store(std::move(https));
+        link_tls.store(std::move(link));
+        log.info("certificates reloaded: https from {}, link from {}", c.certificate.string(),
+                 c.link_certificate.string());
+    }
+
     // Logs what ended a connection's coroutine with an exception; nothing else sees it.
     auto on_done(std::string what) {
         return [this, what = std::move(what)](std::exception_ptr error) {
@@ -266,7 +276,8 @@ void Edge::stop() {
     impl_->stop();
 }
 void Edge::reload_certificates() {
-    reload(*impl_->config.get());
+    if (!impl_->context) throw std::runtime_error("the edge is not running");
+    impl_->use_certificates(*impl_->config.get());
 }
 ReloadReport Edge::reload(EdgeConfig next) {
     Impl& impl = *impl_;
@@ -280,18 +291,16 @@ ReloadReport Edge::reload(EdgeConfig next) {
                      next.listen_http_redirect);
     keep_for_restart(report, "listen.link", running->listen_link, next.listen_link);
     keep_for_restart(report, "state_directory", running->state_directory, next.state_directory);
-    // Both are read before either is swapped: a bad file changes nothing.
-    auto https = Impl::make_https_context(next);
-    auto link = Impl::make_link_context(next);
     note_applied(report, "log_level", running->log_level, next.log_level);
     note_applied(report, "limits", running->limits, next.limits);
     note_applied(report, "link", running->link, next.link);
     note_applied(report, "public_https_port", running->public_https_port, next.public_https_port);
     impl.log.set_level(next.log_level);
-    impl.context->https_tls.store(std::move(https));
-    impl.link_tls.store(std::move(link));
-    impl.log.info("certificates reloaded: https from {}, link from {}", next.certificate.string(),
-                  next.link_certificate.string());
+    try {
+        impl.use_certificates(next);
+    } catch (const std::exception& e) {
+        report.failed.push_back(std::string("certificates: ") + e.what());
+    }
     impl.config.set(std::move(next));
     return report;
 }

@@ -61,6 +61,8 @@ struct AdminListenerConfig {
 struct ReloadReport {
     std::vector<std::string> applied;
     std::vector<std::string> need_restart;
+    // Certificates that could not be used, with the reason: the previous ones stay in use.
+    std::vector<std::string> failed;
 };
 
 struct EdgeConfig {
@@ -137,8 +139,8 @@ class Edge {
     // Takes a new configuration (SIGHUP): certificates (re-read even when their paths are the
     // same), limits, link timing, the redirect's public port and the log level apply to new
     // connections and links at once; listen addresses, workers and the state directory wait
-    // for a restart. Throws std::runtime_error when a certificate cannot be used (nothing
-    // changes then).
+    // for a restart. A listener's certificate that cannot be used keeps the previous one in use
+    // (ReloadReport::failed says why).
     ReloadReport reload(EdgeConfig next);
     // One row per core connected, and per core whose link went down (until it is back).
     std::vector<telemetry::LinkStatus> links() const;
@@ -154,6 +156,10 @@ class Core {
   public:
     Core(CoreConfig config, Logger& log);
     ~Core();
+    // Starts the links and the allow-list service. Link or web bridge certificates that cannot
+    // be used (say the edges' CA is not there yet on a new appliance) do not stop it: they are
+    // logged, the links show why they are not dialled, and requests get 502, until a reload or
+    // an upload in the admin page brings usable ones.
     void start();
     void stop();
 
@@ -161,8 +167,13 @@ class Core {
     // the edges (links to new edges are dialled, links to removed ones closed), links per edge,
     // the join URLs, the lab resolver, discovery, link and upstream timing and the log level
     // apply at once; open streams keep going. Workers and the state directory wait for a
-    // restart. Throws std::runtime_error when a certificate cannot be used (nothing changes).
+    // restart. Certificates that cannot be used keep the previous ones (ReloadReport::failed).
     ReloadReport reload(CoreConfig next);
+    // Re-read the link certificate, key and edge CA, or the web bridge CA, for new links or
+    // upstream connections (a certificate uploaded in the admin page). Throw std::runtime_error
+    // naming the file when it cannot be used (nothing changes then).
+    void reload_link_certificates();
+    void reload_webbridge_ca();
 
     // One row per link the core keeps (each configured edge, links_per_edge times).
     std::vector<telemetry::LinkStatus> links() const;

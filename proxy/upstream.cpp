@@ -144,6 +144,11 @@ class UpstreamExchange {
                 co_return true;
             }
         }
+        const auto tls_context = context_.tls();
+        if (!tls_context) {
+            reason = "the web bridge CA cannot be used: " + context_.tls_error();
+            co_return false;
+        }
         auto executor = co_await asio::this_coro::executor;
         std::string host, port;
         if (!context_.resolver.address(target_.host, target_.port, host, port)) {
@@ -172,7 +177,7 @@ class UpstreamExchange {
             co_return false;
         }
         connection.socket().set_option(tcp::no_delay(true));
-        upstream_ = std::make_unique<Stream>(connection.release_socket(), *context_.tls.load());
+        upstream_ = std::make_unique<Stream>(connection.release_socket(), *tls_context);
         upstream_->expires_after(config_->upstream_connect_timeout);
         const std::string name = host_without_brackets(target_.host);
         tls::prepare_client(upstream_->native_handle(), name, !config_->webbridge_insecure);

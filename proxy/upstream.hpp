@@ -18,15 +18,35 @@
 namespace edgeway::proxy {
 
 struct UpstreamContext {
+    UpstreamContext(const LiveConfig<CoreConfig>& c, Logger& l, const SharedRules& r,
+                    const InsideResolver& res, telemetry::RequestLog& req)
+        : config(c), log(l), rules(r), resolver(res), requests(req) {}
+
     // Each stream takes the snapshot current when it arrives (timeouts, verification).
     const LiveConfig<CoreConfig>& config;
     Logger& log;
-    // The web bridge client context, swapped whole when its CA file is reloaded: a new
-    // connection takes the current one.
-    std::atomic<std::shared_ptr<boost::asio::ssl::context>> tls;
     const SharedRules& rules;
     const InsideResolver& resolver;
     telemetry::RequestLog& requests;
+
+    // The web bridge client context, swapped whole when its CA file is reloaded: a new
+    // connection takes the current one. Null while the CA cannot be used (tls_error says why).
+    std::shared_ptr<boost::asio::ssl::context> tls() const { return tls_.load(); }
+    std::string tls_error() const {
+        const auto error = tls_error_.load();
+        return error ? *error : "no web bridge TLS context";
+    }
+    void set_tls(std::shared_ptr<boost::asio::ssl::context> context) {
+        tls_.store(std::move(context));
+        tls_error_.store(nullptr);
+    }
+    void set_tls_error(std::string error) {
+        tls_error_.store(std::make_shared<const std::string>(std::move(error)));
+    }
+
+  private:
+    std::atomic<std::shared_ptr<boost::asio::ssl::context>> tls_;
+    std::atomic<std::shared_ptr<const std::string>> tls_error_;
 };
 
 using UpstreamStream = tls::Stream;

@@ -45,6 +45,14 @@ function describe(list, label, value) {
   list.append(dt, dd);
 }
 
+// The certificates that take a private key with them (a CA slot takes the certificate alone).
+const withKey = new Map();
+
+function showKeyField() {
+  const which = document.getElementById("certificate-name").value;
+  document.getElementById("key-field").hidden = withKey.get(which) === false;
+}
+
 async function loadCertificates() {
   const { status, body } = await edgeway.api("GET", "/api/v1/certificates");
   if (status !== 200) throw new Error(body.error || `Loading the certificates failed (${status}).`);
@@ -80,7 +88,9 @@ async function loadCertificates() {
     option.value = certificate.name;
     option.textContent = certificate.purpose;
     select.appendChild(option);
+    withKey.set(certificate.name, certificate.private_key !== false);
   }
+  showKeyField();
 }
 
 async function loadAudit() {
@@ -157,6 +167,7 @@ document.addEventListener("DOMContentLoaded", () => {
   fillFromFile("certificate-file", "certificate-pem");
   fillFromFile("key-file", "key-pem");
   const certificateForm = document.getElementById("certificate-form");
+  document.getElementById("certificate-name").addEventListener("change", showKeyField);
   certificateForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     edgeway.clearFieldErrors(certificateForm, "certificate-error");

@@ -140,3 +140,47 @@ TEST_CASE(
     CHECK((fs::status(app.pki().edge_key()).permissions() & fs::perms::others_read) ==
           fs::perms::none);
 }
+
+TEST_CASE(
+    "a core without the edges' CA still starts, says why it dials no edge, and links as "
+    "soon as the CA is uploaded in its admin",
+    "[e2e][admin]") {
+    ApplianceOptions options;
+    options.start_core = false;
+    Appliance app(options);
+    // A new appliance core: its own certificates are there, the edges' CA is not yet.
+    const fs::path edge_ca = app.dir() / "edge-ca.pem";
+    json config = app.core_config();
+    config["link_tls"]["edge_ca"] = edge_ca.string();
+    config["admin"] = {{"listen", "127.0.0.1:0"},
+                       {"certificate", app.pki().edge_cert().string()},
+                       {"private_key", app.pki().edge_key().string()}};
+    write_json(app.dir() / "core.json", config);
+    ChildProcess core("core", edgeway_binary(),
+                      {"core", "--config", (app.dir() / "core.json").string()},
+                      app.dir() / "core.log");
+    CHECK_THAT(core.require_log("the link certificates cannot be used.*", 15s)[0],
+               Contains(edge_ca.string()));
+    TlsTarget admin_target;
+    admin_target.port = port_of(core.require_log(AdminAppliance::kAdminListening, 15s));
+    admin_target.ca_file = app.ca_file();
+    AdminClient admin(admin_target);
+    REQUIRE(admin.login("admin", core.require_log(AdminAppliance::kFirstPassword, 15s)[1]).status ==
+            200);
+    REQUIRE(wait_until(
+        [&] {
+            const json links = json::parse(admin.get("/api/v1/status/links").body)["links"];
+            return links.size() == 1 && links[0]["state"] == "Failed" &&
+                   links[0]["reason"].get<std::string>().find("no usable link certificate") !=
+                       std::string::npos;
+        },
+        10s));
+    CHECK(https_get(app.target(), "/health").status == 503);
+
+    const Response uploaded = put_json(admin, "/api/v1/certificates/link_ca",
+                                       {{"certificate", file_text(app.pki().ca_cert())}});
+    INFO(uploaded.body);
+    REQUIRE(uploaded.status == 200);
+    core.require_log(Appliance::kCoreLinkUp, 15s);
+    CHECK(wait_until([&] { return status_of(app.target(), "/health") == 200; }, 10s));
+}

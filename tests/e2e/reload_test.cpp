@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kReloaded = R"(certificates reloaded: https from )";
-constexpr const char* kReloadFailed = R"(reload failed, nothing changed: .*)";
+constexpr const char* kReloadFailed = R"(reload: certificates: .*; the previous ones stay in use)";
 constexpr const char* kReloadRefused = R"(reload refused, nothing changed: .*)";
 constexpr const char* kConfigReloaded = R"(configuration reloaded from \S+: (.*))";
 

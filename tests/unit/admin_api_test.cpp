@@ -35,6 +35,8 @@ struct FakeNode {
     std::vector<tele::RelayAllocation> relay;
     tele::RequestLog requests{100};
     int https_reloads = 0;
+    int ca_reloads = 0;
+    bool ca_reload_fails = false;  // the node cannot use the CA (a reload throws)
 };
 
 struct AdminServer {
@@ -59,8 +61,21 @@ struct AdminServer {
         config.state_directory = dir / "state";
         if (core) config.rule_database = dir / "state" / "allowlist.db";
         config.join_urls = {"https://join.example.com/"};
-        config.https_certificate = dir / "https.pem";
-        config.https_private_key = dir / "https.key";
+        config.certificates = {
+            {"https", "browsers (443)", dir / "https.pem", dir / "https.key",
+             [this] {
+                 // Loads the files as the edge would, so a bad file fails here too.
+                 tls::make_server_context({dir / "https.pem", dir / "https.key", {}, {}});
+                 std::lock_guard lock(node.mutex);
+                 ++node.https_reloads;
+             },
+             true},
+            // A CA slot whose file is not there yet (a new core without the edges' CA).
+            {"link_ca", "CA of the edges' link certificates", dir / "link-ca.pem", {}, [this] {
+                 std::lock_guard lock(node.mutex);
+                 if (node.ca_reload_fails) throw std::runtime_error("the node refused the CA");
+                 ++node.ca_reloads;
+             }}};
         config.hooks.role = core ? "core" : "edge";
         config.hooks.links = [this] {
             std::lock_guard lock(node.mutex);
@@ -71,12 +86,6 @@ struct AdminServer {
             return node.relay;
         };
         config.hooks.requests = &node.requests;
-        config.hooks.reload_https_certificate = [this] {
-            // Loads the files as the edge would, so a bad file fails here too.
-            tls::make_server_context({config.https_certificate, config.https_private_key, {}, {}});
-            std::lock_guard lock(node.mutex);
-            ++node.https_reloads;
-        };
         start();
         password = *server->first_start_password();
     }
@@ -330,6 +339,7 @@ TEST_CASE("admin API: a hook the node lacks answers 404 with a message", "[admin
     AdminServer admin(false);
     admin.server->stop();
     admin.config.hooks = {};
+    admin.config.certificates.clear();
     admin.config.hooks.role = "edge";
     admin.start();
     AdminClient client = admin.logged_in();
@@ -562,9 +572,10 @@ TEST_CASE(
     AdminServer admin;
     AdminClient client = admin.logged_in();
     const json listed = body_of(client.get("/api/v1/certificates"))["certificates"];
-    REQUIRE(listed.size() == 2);
+    REQUIRE(listed.size() == 3);
     CHECK(listed[0]["name"] == "admin");
     CHECK(listed[1]["name"] == "https");
+    CHECK(listed[2]["name"] == "link_ca");
     CHECK_THAT(listed[0]["names"].dump(), Contains("localhost"));
     const std::string old_fingerprint = listed[0]["sha256"];
     CHECK(served_fingerprint(admin.server->port()) == old_fingerprint);
@@ -633,7 +644,7 @@ TEST_CASE(
     const Response https = put_json(client, "/api/v1/certificates/https",
                                     {{"certificate", new_cert}, {"private_key", new_key}});
     CHECK(https.status == 200);
-    CHECK(read_file(admin.config.https_certificate) == new_cert);
+    CHECK(read_file(admin.dir / "https.pem") == new_cert);
     {
         std::lock_guard lock(admin.node.mutex);
         CHECK(admin.node.https_reloads == 1);
@@ -735,6 +746,49 @@ std::pair<std::string, std::string> self_signed(long from_days, long to_days) {
 }
 
 }  // namespace
+
+TEST_CASE("admin API: a CA slot takes CA certificates only, and a CA the node refuses is removed",
+          "[admin][api]") {
+    AdminServer admin;
+    AdminClient client = admin.logged_in();
+    const fs::path file = admin.dir / "link-ca.pem";
+    json listed = body_of(client.get("/api/v1/certificates"))["certificates"][2];
+    CHECK(listed["private_key"] == false);
+    CHECK_THAT(listed["error"].get<std::string>(), Contains("cannot be read"));  // not there yet
+
+    // A server certificate is not a CA; nothing is written.
+    Response response = put_json(client, "/api/v1/certificates/link_ca",
+                                 {{"certificate", read_file(admin.pki.edge_cert())}});
+    CHECK(response.status == 422);
+    CHECK_THAT(body_of(response)["error"].get<std::string>(), Contains("not a CA certificate"));
+    CHECK_FALSE(fs::exists(file));
+
+    // The node refuses it: the file that was not there is removed again.
+    const auto set_refusing = [&](bool refuse) {
+        std::lock_guard lock(admin.node.mutex);
+        admin.node.ca_reload_fails = refuse;
+    };
+    set_refusing(true);
+    response = put_json(client, "/api/v1/certificates/link_ca",
+                        {{"certificate", read_file(admin.pki.ca_cert())}});
+    CHECK(response.status == 422);
+    CHECK_THAT(body_of(response)["error"].get<std::string>(), Contains("the node refused the CA"));
+    CHECK_FALSE(fs::exists(file));
+
+    // A CA, no key asked for: written, and the node told to use it.
+    set_refusing(false);
+    response = put_json(client, "/api/v1/certificates/link_ca",
+                        {{"certificate", read_file(admin.pki.ca_cert())}});
+    REQUIRE(response.status == 200);
+    CHECK(read_file(file) == read_file(admin.pki.ca_cert()));
+    {
+        std::lock_guard lock(admin.node.mutex);
+        CHECK(admin.node.ca_reloads == 1);
+    }
+    listed = body_of(client.get("/api/v1/certificates"))["certificates"][2];
+    CHECK(listed["sha256"] == tls::fingerprint_sha256(admin.pki.ca_cert()));
+    CHECK(body_of(client.get("/api/v1/audit"))["entries"][0]["action"] == "certificate replaced");
+}
 
 TEST_CASE("admin certificates: an expired or not yet valid certificate is refused",
           "[admin][unit]") {
