@@ -3,6 +3,7 @@
 #include "admin/admin.hpp"
 #include "allowlist/allowlist.hpp"
 #include "app/allowlist_cli.hpp"
+#include "app/backup_cli.hpp"
 #include "app/webbridge_demo.hpp"
 #include "common/log.hpp"
 #include "proxy/proxy.hpp"
@@ -46,6 +47,8 @@ Commands:
   admin passwd USER      set a local admin account's password
   turn user add|remove|list, turn secret set|clear
                          the edge's TURN relay credentials
+  backup FILE            save this node's state (databases, configuration, certificates)
+  restore FILE           verify a backup, then put this node's state back from it
 
 Run 'edgeway <command> --help' for a command's options.
 )";
@@ -433,6 +436,8 @@ int main(int argc, char** argv) {
     if (command == "webbridge-demo") return demo::webbridge_demo_main(args);
     if (command == "pki") return run_pki(args);
     if (command == "allowlist") return app::run_allowlist_command(args, std::cout, std::cerr);
+    if (command == "backup") return app::run_backup_command(args, std::cin, std::cout, std::cerr);
+    if (command == "restore") return app::run_restore_command(args, std::cin, std::cout, std::cerr);
     if (command == "admin")
         return admin::run_admin_command(
             args,
