@@ -285,9 +285,11 @@ class RuleStore {
 
     std::vector<AuditEntry> audit(std::size_t limit = 100);  // newest first
 
-    // For a restored copy about to replace the live database: raises the version above both
-    // its own and `live_version` (the live database's), so the running core and its edges take
-    // the restored rules as a new set, and audits the restore ("state restored", detail).
+    // For a restored copy about to replace the live database: raises the version above its
+    // own, `live_version` (the live database's) and the clock (milliseconds since 1970), so the
+    // running core and its edges take the restored rules as a new set, even an edge that kept
+    // running while the core's database was lost and holds a number the backup never saw; and
+    // audits the restore ("state restored", detail).
     void mark_restored(std::uint64_t live_version, const Actor& actor, const std::string& detail);
 
     // True when another connection committed a change since the last call (PRAGMA data_version).
