@@ -159,6 +159,10 @@ std::string size_text(std::uint64_t bytes) {
 
 int backup(const Options& options, std::istream& in, std::ostream& out) {
     const auto secret = passphrase(options, in);
+    if (secret && secret->size() < backup::kMinPassphraseLength)
+        throw Failure{kExitUsage, fmt::format("the passphrase is too short: it needs at least {} "
+                                              "characters",
+                                              backup::kMinPassphraseLength)};
     backup::NodeState node;
     if (options.state_dir) {
         node = backup::describe_node(*options.role, std::nullopt, {*options.state_dir, {}},

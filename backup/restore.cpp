@@ -136,7 +136,8 @@ struct Restore::Impl {
             configuration = i;
             if (!target.config_file) continue;
             try {
-                layout = target.layout_of(backup.contents[i], fs::absolute(*target.config_file));
+                layout = target.layout_of(backup.contents[i],
+                                          fs::absolute(*target.config_file).lexically_normal());
             } catch (const std::exception& e) {
                 throw BackupError(
                     Reason::invalid_content,
@@ -182,7 +183,7 @@ struct Restore::Impl {
         if (configuration) {
             const ManifestItem& item = items[*configuration];
             if (target.config_file) {
-                const fs::path destination = fs::absolute(*target.config_file);
+                const fs::path destination = fs::absolute(*target.config_file).lexically_normal();
                 add(item, *configuration, destination, file_action(destination, item), "");
             } else {
                 add(item, *configuration, item.path, Action::skip,
@@ -272,12 +273,9 @@ struct Restore::Impl {
     void put_back(const fs::path& saved_file, const std::vector<const PlannedItem*>& written) {
         FileSource source(saved_file);
         const ExtractedBackup saved = extract_backup(source, std::nullopt, {});
+        const auto& items = saved.manifest.items;
         for (const PlannedItem* planned : written) {
-            const auto& items = saved.manifest.items;
-            const auto it = std::find_if(items.begin(), items.end(), [&](const ManifestItem& item) {
-                return item.path == planned->destination;
-            });
-            if (it == items.end()) {
+            if (planned->action == Action::create) {
                 std::error_code ec;
                 fs::remove(planned->destination, ec);
                 if (planned->item.kind == ItemKind::database) {
@@ -286,6 +284,12 @@ struct Restore::Impl {
                 }
                 continue;
             }
+            const auto it = std::find_if(items.begin(), items.end(), [&](const ManifestItem& item) {
+                return item.path == planned->destination;
+            });
+            if (it == items.end())
+                throw BackupError(Reason::io, planned->destination.string() +
+                                                  " is missing from the pre-restore backup");
             const fs::path& content = saved.contents[static_cast<std::size_t>(it - items.begin())];
             if (it->kind == ItemKind::database) {
                 const DatabaseKind& kind = kind_of(*it);
