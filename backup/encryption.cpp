@@ -64,8 +64,8 @@ bool looks_encrypted(Bytes prefix) {
 }
 
 KdfLimits default_kdf_limits() {
-    // Argon2id with libsodium's "interactive" memory (64 MiB) and three passes: 0.2-0.3 s here,
-    // every guess costing an attacker as much.
+    // Argon2id with libsodium's "interactive" memory (64 MiB) and three passes: well under a
+    // second here, every guess costing an attacker as much.
     return {3, crypto_pwhash_MEMLIMIT_INTERACTIVE};
 }
 
