@@ -129,6 +129,14 @@ std::optional<std::string> create_first_account(const std::filesystem::path& sta
 void set_password(const std::filesystem::path& state_directory, const std::string& user,
                   const std::string& password);
 
+// The accounts database, for `edgeway backup` and `edgeway restore`. describe_account_database
+// opens and migrates `file`, reads the accounts, settings and audit log, and returns a summary
+// ("2 accounts: admin, alice"); audit_restore writes the audit entry of a restore into it. Both
+// throw std::runtime_error naming the file when it is not an account database.
+std::string describe_account_database(const std::filesystem::path& file);
+void audit_restore(const std::filesystem::path& file, const std::string& who,
+                   const std::string& detail);
+
 // `edgeway admin passwd USER [--state-dir DIR | --config FILE]`. state_directory_of reads a
 // core configuration file's state directory (throws with a message naming the field).
 // Returns the exit code: 0 done, 1 database error, 2 invalid input.

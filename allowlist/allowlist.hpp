@@ -279,11 +279,18 @@ class RuleStore {
 
     // The web proxy's settings; nothing when never set (the configuration file's apply).
     std::optional<WebProxySettings> web_proxy();
-    // Stores (and audits) new settings and raises the rules version. Throws RuleError naming the field ("join_urls") when a
-    // URI is not a valid join URI.
+    // Stores (and audits) new settings and raises the rules version. Throws RuleError naming the
+    // field ("join_urls") when a URI is not a valid join URI.
     void set_web_proxy(const WebProxySettings& settings, const Actor& actor);
 
     std::vector<AuditEntry> audit(std::size_t limit = 100);  // newest first
+
+    // For a restored copy about to replace the live database: raises the version above its
+    // own, `live_version` (the live database's) and the clock (milliseconds since 1970), so the
+    // running core and its edges take the restored rules as a new set, even an edge that kept
+    // running while the core's database was lost and holds a number the backup never saw; and
+    // audits the restore ("state restored", detail).
+    void mark_restored(std::uint64_t live_version, const Actor& actor, const std::string& detail);
 
     // True when another connection committed a change since the last call (PRAGMA data_version).
     bool changed_elsewhere();

@@ -545,6 +545,23 @@ std::vector<AuditEntry> RuleStore::audit(std::size_t limit) {
     return entries;
 }
 
+void RuleStore::mark_restored(std::uint64_t live_version, const Actor& actor,
+                              const std::string& detail) {
+    const auto clock =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    auto transaction = db_->transaction(Transaction::write);
+    const std::uint64_t version = std::max({db_->read_version(), live_version, clock}) + 1;
+    db_->statement("UPDATE meta SET value = ? WHERE key = 'rules_version'",
+                   "updating the rules version")
+        .bind(1, static_cast<std::int64_t>(version))
+        .run();
+    db_->write_audit(now_utc(), actor.name, "state restored",
+                     fmt::format("{} (rules version {})", detail, version));
+    transaction.commit();
+}
+
 bool RuleStore::changed_elsewhere() {
     const std::int64_t now = db_->db.data_version();
     const bool changed = now != db_->data_version;

@@ -6,13 +6,11 @@
 #include "app/allowlist_cli.hpp"
 
 #include "allowlist/allowlist.hpp"
+#include "app/cli_user.hpp"
 #include "proxy/proxy.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-
-#include <pwd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -126,13 +124,7 @@ Words parse_words(std::string_view command, const std::vector<std::string>& args
 
 // The audit log's "who": the effective user, as the operator would recognise it.
 al::Actor cli_actor() {
-    const uid_t uid = ::geteuid();
-    passwd entry{};
-    passwd* found = nullptr;
-    std::vector<char> buffer(16384);
-    if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found)
-        return {std::string("cli:") + found->pw_name};
-    return {fmt::format("cli:uid {}", uid)};
+    return {cli_user_name()};
 }
 
 // "#N <rest>" for any rule description; Rule::describe already starts with "#N" for operator

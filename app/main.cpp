@@ -3,6 +3,7 @@
 #include "admin/admin.hpp"
 #include "allowlist/allowlist.hpp"
 #include "app/allowlist_cli.hpp"
+#include "app/backup_cli.hpp"
 #include "app/init_command.hpp"
 #include "app/service_notify.hpp"
 #include "app/state_owner.hpp"
@@ -50,6 +51,8 @@ Commands:
   admin passwd USER      set a local admin account's password
   turn user add|remove|list, turn secret set|clear
                          the edge's TURN relay credentials
+  backup FILE            save this node's state (databases, configuration, certificates)
+  restore FILE           verify a backup, then put this node's state back from it
 
 Run 'edgeway <command> --help' for a command's options; 'edgeway --version' prints the version.
 )";
@@ -568,6 +571,8 @@ int main(int argc, char** argv) {
     if (command == "pki") return run_pki(args);
     if (command == "init") return app::run_init_command(args, std::cout, std::cerr);
     if (command == "allowlist") return app::run_allowlist_command(args, std::cout, std::cerr);
+    if (command == "backup") return app::run_backup_command(args, std::cin, std::cout, std::cerr);
+    if (command == "restore") return app::run_restore_command(args, std::cin, std::cout, std::cerr);
     if (command == "admin")
         return admin::run_admin_command(args, &any_state_directory, std::cin, std::cout, std::cerr);
     if (command == "turn")

@@ -244,4 +244,12 @@ std::vector<User> list_users(const std::filesystem::path& state_directory) {
     return users;
 }
 
+std::string describe_credential_database(const std::filesystem::path& file) {
+    CredentialStore store(file);
+    const auto users = store.users();
+    for (const auto& user : users) store.find(user.name);  // a damaged key throws
+    return fmt::format("{} TURN user{}, {}", users.size(), users.size() == 1 ? "" : "s",
+                       store.shared_secret() ? "REST API secret set" : "no REST API secret");
+}
+
 }  // namespace edgeway::turn

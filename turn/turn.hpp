@@ -91,6 +91,10 @@ void set_user(const std::filesystem::path& state_directory, const std::string& n
               const std::string& realm, const std::string& password);
 bool remove_user(const std::filesystem::path& state_directory, const std::string& name);
 std::vector<User> list_users(const std::filesystem::path& state_directory);
+// For `edgeway backup` and `edgeway restore`: opens and migrates the credential database
+// `file`, reads every user's key and returns a summary ("2 TURN users, no REST API secret").
+// Throws std::runtime_error naming the file when it is not a credential database.
+std::string describe_credential_database(const std::filesystem::path& file);
 
 // What `edgeway turn` needs from an edge configuration file.
 struct CliSettings {

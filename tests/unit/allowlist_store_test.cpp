@@ -9,6 +9,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <fstream>
 #include <regex>
 
@@ -231,6 +232,30 @@ TEST_CASE("the rules version moves only when the rules change", "[store]") {
                         "2026-11-25T10:41:03Z"}});
     CHECK(store.version() == 6);
     CHECK(store.rule_set().version == 6);
+}
+
+TEST_CASE("a restored rule set is numbered above the live one and the clock, and audited",
+          "[store]") {
+    test::TempDir dir("edgeway-store");
+    RuleStore store(dir / kRuleDatabaseFile);
+    store.add(rule("a.example.com", "/"), kAlice);
+    const auto now_ms =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    store.mark_restored(7, {"cli:root"}, "restored from core.backup");
+    const std::uint64_t restored = store.version();
+    CHECK(restored > now_ms);
+    CHECK(restored < now_ms + 60'000);
+    // A live database numbered beyond the clock (no edge may hold this number) is beaten too.
+    store.mark_restored(restored + 1000, {"cli:root"}, "again");
+    CHECK(store.version() == restored + 1001);
+    const auto audit = store.audit(1);
+    REQUIRE(audit.size() == 1);
+    CHECK(audit[0].who == "cli:root");
+    CHECK(audit[0].action == "state restored");
+    CHECK_THAT(audit[0].detail, StartsWith("again (rules version "));
+    CHECK(store.operator_rules().size() == 1);
 }
 
 TEST_CASE("every change of the rules writes one audit row in the same transaction", "[store]") {
