@@ -160,7 +160,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "restored into a running core, a backup's rules reach the edge within a second; a "
+    "restored into a running core, a backup's rules reach the edge within a second, and a "
     "corrupt backup or a dry run changes nothing",
     "[e2e][backup]") {
     Appliance app(unresolved_join_url());

@@ -130,7 +130,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "a backup written to a stream restores from a stream; --state-dir restores the "
+    "a backup written to a stream restores from a stream, and --state-dir restores the "
     "databases only",
     "[backup]") {
     TempDir dir("edgeway-backup");
