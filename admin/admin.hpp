@@ -47,6 +47,9 @@ struct Hooks {
     std::string role;  // "edge" or "core", shown in the UI
     std::function<std::vector<telemetry::LinkStatus>()> links;
     std::function<std::vector<telemetry::RelayAllocation>()> relay;  // the edge's TURN relay
+    // The core's web bridge targets and their health, shown with what the join URLs resolved
+    // to (/api/v1/status/targets).
+    std::function<std::vector<telemetry::UpstreamTarget>()> upstream_targets;
     const telemetry::RequestLog* requests = nullptr;
     // Re-reads the 443 certificate files (https_certificate/https_private_key below) into the
     // listener's TLS context for new connections; open connections keep theirs. Throws

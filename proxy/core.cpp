@@ -10,6 +10,7 @@
 #include "proxy/proxy.hpp"
 #include "proxy/reload_report.hpp"
 #include "proxy/upstream.hpp"
+#include "proxy/upstream_checker.hpp"
 
 #include "tls/tls.hpp"
 
@@ -24,6 +25,7 @@
 
 #include <random>
 #include <thread>
+#include <tuple>
 
 namespace edgeway::proxy {
 
@@ -77,6 +79,7 @@ struct Core::Impl {
     // Swapped whole on reload: the next dial takes the current one.
     std::atomic<std::shared_ptr<asio::ssl::context>> link_tls;
     AllowlistService allowlist;
+    UpstreamBalancer balancer{log};
     std::unique_ptr<UpstreamContext> upstream;
     std::vector<std::thread> threads;
     // The links kept, by key. Changed by start() and reload() only (one caller at a time).
@@ -250,9 +253,9 @@ struct Core::Impl {
     void start() {
         const auto initial = config.get();
         link_tls = make_link_context(*initial);
-        upstream =
-            std::make_unique<UpstreamContext>(config, log, make_webbridge_context(*initial),
-                                              allowlist.rules(), allowlist.resolver(), requests);
+        upstream = std::make_unique<UpstreamContext>(config, log, make_webbridge_context(*initial),
+                                                     allowlist.rules(), allowlist.resolver(),
+                                                     requests, balancer);
         warn_lab_settings(*initial);
 
         const unsigned count = std::max(1u, initial->workers);
@@ -262,6 +265,8 @@ struct Core::Impl {
                 [w = worker.get()] { asio::post(w->io, [w] { w->rules_changed.notify(); }); });
         allowlist.start();
         update_keepers(*initial);
+        asio::co_spawn(workers.front()->io, check_down_targets(*upstream),
+                       [this](std::exception_ptr error) { log_failure(error); });
         for (auto& worker : workers) threads.emplace_back([w = worker.get()] { w->io.run(); });
     }
 
@@ -283,10 +288,11 @@ struct Core::Impl {
         note_applied(report, "hosts_file", running->hosts_file, next.hosts_file);
         note_applied(report, "resolve", running->resolve, next.resolve);
         note_applied(report, "link", running->link, next.link);
-        note_applied(
-            report, "upstream",
-            std::pair(running->upstream_connect_timeout, running->upstream_response_timeout),
-            std::pair(next.upstream_connect_timeout, next.upstream_response_timeout));
+        const auto upstream_fields = [](const CoreConfig& c) {
+            return std::tie(c.upstream_connect_timeout, c.upstream_response_timeout,
+                            c.upstream_health_check_interval, c.upstream_health_check_path);
+        };
+        note_applied(report, "upstream", upstream_fields(*running), upstream_fields(next));
         note_applied(report, "webbridge_tls.insecure_skip_verify", running->webbridge_insecure,
                      next.webbridge_insecure);
         log.set_level(next.log_level);
@@ -337,6 +343,9 @@ std::vector<telemetry::LinkStatus> Core::links() const {
 }
 const telemetry::RequestLog& Core::requests() const {
     return impl_->requests;
+}
+std::vector<telemetry::UpstreamTarget> Core::upstream_targets() const {
+    return impl_->balancer.snapshot();
 }
 
 }  // namespace edgeway::proxy
