@@ -117,10 +117,13 @@ class UpstreamExchange {
         for (;;) {
             std::optional<std::string> address = context_.balancer.pick(service_, addresses, tried);
             if (!address) {
-                co_await fail(502, tried.size() > 1 ? fmt::format("{} web bridge targets tried, "
-                                                                  "none answered; the last: {}",
-                                                                  tried.size(), failure_)
-                                                    : failure_);
+                // Named, not a conditional expression inside co_await: GCC 12 destroys such a
+                // temporary twice (double free).
+                std::string reason = failure_;
+                if (tried.size() > 1)
+                    reason = fmt::format("{} web bridge targets tried, none answered; the last: {}",
+                                         tried.size(), failure_);
+                co_await fail(502, reason);
                 co_return;
             }
             if (outcome == Outcome::next_target)
