@@ -47,6 +47,9 @@ struct Hooks {
     std::string role;  // "edge" or "core", shown in the UI
     std::function<std::vector<telemetry::LinkStatus>()> links;
     std::function<std::vector<telemetry::RelayAllocation>()> relay;  // the edge's TURN relay
+    // The core's web bridge targets and their health, shown with what the join URLs resolved
+    // to (/api/v1/status/targets).
+    std::function<std::vector<telemetry::UpstreamTarget>()> upstream_targets;
     const telemetry::RequestLog* requests = nullptr;
     // The relay's users (an edge with a TURN relay). set_turn_user creates or changes one;
     // remove_turn_user is false when there is none. They throw std::runtime_error with a

@@ -66,7 +66,7 @@ Router::Router(AdminState& state, Logger& log, const ServerConfig& config,
       accounts_api_(state, log),
       turn_users_api_(state, log, config.hooks),
       certificates_api_(state, log, config, listener) {
-    if (state_.rules) rules_api_.emplace(*state_.rules, log_);
+    if (state_.rules) rules_api_.emplace(*state_.rules, log_, config_.hooks);
 }
 
 Response Router::handle(const Request& request, const RequestContext& context) {

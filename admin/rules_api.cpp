@@ -95,7 +95,10 @@ Response RulesApi::remove(std::string_view id_text, const al::Actor& actor) {
 
 Response RulesApi::targets() {
     // One row per target, as on the appliance's page "Guest account client URI resolved to the
-    // following targets"; a URI that resolved to nothing gets one row with its error.
+    // following targets", with its health as the core's balancer sees it; a URI that resolved
+    // to nothing gets one row with its error.
+    const auto health = hooks_.upstream_targets ? hooks_.upstream_targets()
+                                                : std::vector<telemetry::UpstreamTarget>();
     json rows = json::array();
     for (const auto& status : store_.targets()) {
         if (status.targets.empty())
@@ -104,12 +107,15 @@ Response RulesApi::targets() {
                             {"address", ""},
                             {"error", status.error.empty() ? "no address found" : status.error},
                             {"checked_at", status.checked_at}});
-        for (const auto& target : status.targets)
-            rows.push_back({{"uri", status.uri},
-                            {"name", target.name},
-                            {"address", target.address},
-                            {"error", status.error},
-                            {"checked_at", status.checked_at}});
+        for (const auto& target : status.targets) {
+            json row = {{"uri", status.uri},
+                        {"name", target.name},
+                        {"address", target.address},
+                        {"error", status.error},
+                        {"checked_at", status.checked_at}};
+            row.update(target_health_to_json(health, status.uri, target));
+            rows.push_back(std::move(row));
+        }
     }
     return json_response(http::status::ok, {{"targets", std::move(rows)}});
 }

@@ -4,6 +4,7 @@
 // edges, so nothing here talks to the proxy.
 #pragma once
 
+#include "admin/admin.hpp"
 #include "admin/http_types.hpp"
 
 #include "allowlist/allowlist.hpp"
@@ -16,7 +17,8 @@ namespace edgeway::admin {
 
 class RulesApi {
   public:
-    RulesApi(allowlist::RuleStore& store, Logger& log) : store_(store), log_(log) {}
+    RulesApi(allowlist::RuleStore& store, Logger& log, const Hooks& hooks)
+        : store_(store), log_(log), hooks_(hooks) {}
 
     // path is what follows /api/v1/ ("rules", "rules/12", "status/targets"); nothing
     // when the path is not one of these. actor names who makes a change, for the audit log.
@@ -31,6 +33,7 @@ class RulesApi {
 
     allowlist::RuleStore& store_;
     Logger& log_;
+    const Hooks& hooks_;  // the running core's web bridge health
 };
 
 // The field a RuleError message names (`field "methods": expected ...`), or nothing.

@@ -64,6 +64,30 @@ json request_to_json(const tele::RequestRecord& record) {
             {"duration_ms", record.duration.count()}};
 }
 
+json target_health_to_json(const std::vector<tele::UpstreamTarget>& health, const std::string& uri,
+                           const allowlist::ResolvedTarget& target) {
+    json row = {{"state", tele::to_string(tele::UpstreamHealth::unchecked)},
+                {"since", ""},
+                {"reason", ""},
+                {"requests", 0}};
+    allowlist::JoinUri join;
+    try {
+        join = allowlist::parse_join_uri(uri);
+    } catch (const allowlist::RuleError&) {
+        return row;  // not a join URI the core could have used
+    }
+    const std::string endpoint = allowlist::target_endpoint(target, join.port);
+    for (const auto& entry : health) {
+        if (entry.host != join.host || entry.port != join.port || entry.address != endpoint)
+            continue;
+        row = {{"state", tele::to_string(entry.health)},
+               {"since", tele::iso8601(entry.since)},
+               {"reason", entry.reason},
+               {"requests", entry.requests}};
+    }
+    return row;
+}
+
 std::optional<Response> StatusApi::handle(const Request& request, std::string_view path,
                                           std::string_view query) {
     if (path != "status/links" && path != "status/relay" && path != "logs") return std::nullopt;

@@ -5,6 +5,7 @@
 
 #include "admin/admin.hpp"
 #include "admin/http_types.hpp"
+#include "allowlist/allowlist.hpp"
 
 #include <optional>
 #include <string_view>
@@ -31,6 +32,11 @@ class StatusApi {
 json link_to_json(const telemetry::LinkStatus& link);
 json allocation_to_json(const telemetry::RelayAllocation& allocation);
 json request_to_json(const telemetry::RequestRecord& record);
+// The health of one target a join URL resolved to, from the core's web bridge targets: "state"
+// (Up, Down, or Unchecked before its first request), "since", "reason" (why it is down),
+// "requests" (answered).
+json target_health_to_json(const std::vector<telemetry::UpstreamTarget>& health,
+                           const std::string& uri, const allowlist::ResolvedTarget& target);
 
 // 405 with an Allow header.
 Response method_not_allowed(std::string_view allow);

@@ -193,6 +193,11 @@ struct ResolvedTarget {
     std::string address;  // "10.48.36.5" or "10.48.36.5:9443" (a lab override with a port)
     bool operator==(const ResolvedTarget&) const = default;
 };
+// Where the core connects for a target: its address with the join URL's port, unless the entry
+// carries its own ("10.48.36.5" -> "10.48.36.5:443", "fd00::5" -> "[fd00::5]:443",
+// "10.48.36.5:9443" as it is).
+std::string target_endpoint(const ResolvedTarget& target, std::uint16_t port);
+
 struct Resolution {
     JoinUri uri;
     std::vector<ResolvedTarget> targets;  // empty: the name does not exist (rules removed)

@@ -106,4 +106,16 @@ std::vector<Rule> automatic_rules(const std::vector<Resolution>& resolutions) {
     return rules;
 }
 
+std::string target_endpoint(const ResolvedTarget& target, std::uint16_t port) {
+    const std::string& address = target.address;
+    const auto colon = address.rfind(':');
+    const bool bracketed = !address.empty() && address.front() == '[';
+    const bool has_port =
+        colon != std::string::npos &&
+        (bracketed ? address.compare(colon - 1, 1, "]") == 0 : address.find(':') == colon);
+    if (has_port) return address;
+    if (bracketed || colon == std::string::npos) return fmt::format("{}:{}", address, port);
+    return fmt::format("[{}]:{}", address, port);  // a bare IPv6 literal
+}
+
 }  // namespace edgeway::allowlist

@@ -268,6 +268,7 @@ std::unique_ptr<admin::Server> make_admin(const proxy::CoreConfig& config, proxy
                                        {},
                                        [&core] { core.reload_webbridge_ca(); }});
     server.hooks.links = [&core] { return core.links(); };
+    server.hooks.upstream_targets = [&core] { return core.upstream_targets(); };
     server.hooks.requests = &core.requests();
     return std::make_unique<admin::Server>(std::move(server), log);
 }
@@ -454,8 +455,8 @@ int run_demo(const std::vector<std::string>& args) {
         core_config.link_private_key = pki.core_key();
         core_config.edge_ca = pki.ca_cert();
         core_config.webbridge_ca = pki.ca_cert();
-        core_config.resolve["localhost"] =
-            fmt::format("127.0.0.1:{}", bridge.local_endpoint().port());
+        core_config.resolve["localhost"] = {
+            fmt::format("127.0.0.1:{}", bridge.local_endpoint().port())};
         // The core's administration, with the lab certificate for localhost.
         core_config.admin = proxy::AdminListenerConfig{fmt::format("127.0.0.1:{}", admin_port),
                                                        pki.edge_cert(), pki.edge_key()};

@@ -66,6 +66,18 @@ const char* to_string(LinkState state) {
     return "Unknown";
 }
 
+const char* to_string(UpstreamHealth health) {
+    switch (health) {
+        case UpstreamHealth::unchecked:
+            return "Unchecked";
+        case UpstreamHealth::up:
+            return "Up";
+        case UpstreamHealth::down:
+            return "Down";
+    }
+    return "Unknown";
+}
+
 std::string iso8601(Clock::time_point at) {
     const auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(at);
     const auto seconds = std::chrono::time_point_cast<std::chrono::seconds>(ms);

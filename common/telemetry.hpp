@@ -83,6 +83,21 @@ struct LinkStatus {
     std::uint64_t bytes_in = 0, bytes_out = 0;  // over the link, from and to the peer
 };
 
+enum class UpstreamHealth { unchecked, up, down };
+const char* to_string(UpstreamHealth health);  // "Unchecked", "Up", "Down"
+
+// One web bridge target behind one upstream name (the core): a join host can resolve to several.
+struct UpstreamTarget {
+    std::string service;  // the name requests go to: "join.example.com" (":port" unless 443)
+    std::string host;     // its host as normalised (IPv6 in brackets) and port, for matching
+    std::uint16_t port = 443;
+    std::string address;                                // where the core connects: "10.0.0.6:443"
+    UpstreamHealth health = UpstreamHealth::unchecked;  // unchecked: no answer or failure yet
+    Clock::time_point since;                            // when it entered this state
+    std::string reason;                                 // why it is down
+    std::uint64_t requests = 0;                         // requests it answered
+};
+
 // One TURN allocation (filled in by the relay; empty until it exists).
 struct RelayAllocation {
     std::string user, client, relayed;

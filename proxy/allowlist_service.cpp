@@ -219,6 +219,7 @@ awaitable<void> AllowlistService::discover_once() {
         if (auto good = last_good_.find(uri.uri); good != last_good_.end())
             effective.push_back(good->second);
     }
+    resolver_.discovered(effective);
     try {
         if (changed) store_->set_targets(statuses);
         // Before the first good answer of a URI (say DNS is down at start-up), its rules from

@@ -345,15 +345,25 @@ CoreConfig load_core_config(const std::filesystem::path& file) {
     webbridge_tls.no_others();
 
     if (const json* resolve = top.find("resolve")) {
-        if (!resolve->is_object()) top.fail("resolve", "an object of host -> \"address:port\"");
+        if (!resolve->is_object())
+            top.fail("resolve", "an object of host -> \"address:port\" (or an array of them)");
         Fields entries(*resolve, "resolve", file);
         for (auto it = resolve->begin(); it != resolve->end(); ++it) {
-            std::string target;
-            entries.text(it.key(), target, true);
-            check_address(entries, it.key(), target, false);
+            // One web bridge ("10.0.0.5:443") or several (["10.0.0.5:443", "10.0.0.6:443"]).
+            const bool several = it->is_array();
+            if (several && it->empty())
+                entries.fail(entries.name(it.key()), "a non-empty array of \"address:port\"");
             std::string host = it.key();
             for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-            config.resolve[host] = target;
+            const json& list = several ? *it : json::array({*it});
+            for (std::size_t i = 0; i < list.size(); ++i) {
+                const std::string label = several ? fmt::format("{}[{}]", it.key(), i) : it.key();
+                if (!list[i].is_string())
+                    entries.fail(entries.name(label), "a string \"address:port\"");
+                const std::string target = list[i].get<std::string>();
+                check_address(entries, label, target, false);
+                config.resolve[host].push_back(target);
+            }
         }
     }
 
@@ -362,6 +372,13 @@ CoreConfig load_core_config(const std::filesystem::path& file) {
     Fields upstream = top.object("upstream");
     upstream.millis("connect_timeout_ms", config.upstream_connect_timeout, 100);
     upstream.millis("response_timeout_ms", config.upstream_response_timeout, 100);
+    upstream.millis("health_check_interval_ms", config.upstream_health_check_interval, 100, 600000);
+    upstream.text("health_check_path", config.upstream_health_check_path);
+    const std::string& check_path = config.upstream_health_check_path;
+    if (!check_path.empty() &&
+        (check_path.front() != '/' || check_path.find_first_of(" \t\r\n") != std::string::npos))
+        upstream.fail(upstream.name("health_check_path"),
+                      "a path starting with / and without spaces (for example /health)");
     upstream.no_others();
 
     config.admin = read_admin(top);

@@ -10,6 +10,7 @@
 #include "proxy/proxy.hpp"
 #include "proxy/reload_report.hpp"
 #include "proxy/upstream.hpp"
+#include "proxy/upstream_checker.hpp"
 
 #include "tls/tls.hpp"
 
@@ -26,6 +27,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <tuple>
 
 namespace edgeway::proxy {
 
@@ -81,6 +83,7 @@ struct Core::Impl {
     std::atomic<std::shared_ptr<asio::ssl::context>> link_tls;
     std::atomic<std::shared_ptr<const std::string>> link_tls_error;
     AllowlistService allowlist;
+    UpstreamBalancer balancer{log};
     std::unique_ptr<UpstreamContext> upstream;
     std::vector<std::thread> threads;
     // The links kept, by key: changed by start() and reload(), walked by a certificate upload
@@ -276,7 +279,7 @@ struct Core::Impl {
     void start() {
         const auto initial = config.get();
         upstream = std::make_unique<UpstreamContext>(config, log, allowlist.rules(),
-                                                     allowlist.resolver(), requests);
+                                                     allowlist.resolver(), requests, balancer);
         // A certificate that cannot be used is logged and waited for, not fatal, so that the
         // admin page comes up to take a good one.
         try {
@@ -306,6 +309,8 @@ struct Core::Impl {
                 [w = worker.get()] { asio::post(w->io, [w] { w->rules_changed.notify(); }); });
         allowlist.start();
         update_keepers(*initial);
+        asio::co_spawn(workers.front()->io, check_down_targets(*upstream),
+                       [this](std::exception_ptr error) { log_failure(error); });
         for (auto& worker : workers) threads.emplace_back([w = worker.get()] { w->io.run(); });
     }
 
@@ -324,10 +329,11 @@ struct Core::Impl {
         note_applied(report, "hosts_file", running->hosts_file, next.hosts_file);
         note_applied(report, "resolve", running->resolve, next.resolve);
         note_applied(report, "link", running->link, next.link);
-        note_applied(
-            report, "upstream",
-            std::pair(running->upstream_connect_timeout, running->upstream_response_timeout),
-            std::pair(next.upstream_connect_timeout, next.upstream_response_timeout));
+        const auto upstream_fields = [](const CoreConfig& c) {
+            return std::tie(c.upstream_connect_timeout, c.upstream_response_timeout,
+                            c.upstream_health_check_interval, c.upstream_health_check_path);
+        };
+        note_applied(report, "upstream", upstream_fields(*running), upstream_fields(next));
         note_applied(report, "webbridge_tls.insecure_skip_verify", running->webbridge_insecure,
                      next.webbridge_insecure);
         log.set_level(next.log_level);
@@ -395,6 +401,9 @@ std::vector<telemetry::LinkStatus> Core::links() const {
 }
 const telemetry::RequestLog& Core::requests() const {
     return impl_->requests;
+}
+std::vector<telemetry::UpstreamTarget> Core::upstream_targets() const {
+    return impl_->balancer.snapshot();
 }
 
 }  // namespace edgeway::proxy

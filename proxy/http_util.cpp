@@ -23,6 +23,10 @@ std::string lowercase(std::string_view text) {
     return out;
 }
 
+std::string without_brackets(const std::string& host) {
+    return host.size() > 1 && host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+}
+
 std::string host_of(std::string_view authority) {
     std::string_view host = authority;
     if (host.empty()) return {};

@@ -20,6 +20,9 @@ std::string lowercase(std::string_view text);
 // Returns "" when the value is not a plausible host[:port].
 std::string host_of(std::string_view authority);
 
+// An IPv6 literal without its brackets ("[::1]" -> "::1"); anything else as it is.
+std::string without_brackets(const std::string& host);
+
 // 16 random hex digits that tie the edge's and the core's log lines of one request together.
 std::string new_trace_id();
 

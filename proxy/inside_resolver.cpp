@@ -78,14 +78,14 @@ bool has_lab_table(const CoreConfig& config) {
 InsideResolver::InsideResolver(const LiveConfig<CoreConfig>& config)
     : config_(config), lab_(has_lab_table(*config.get())) {
     auto table = std::make_shared<HostTable>();
-    for (const auto& [name, address] : config.get()->resolve) (*table)[name].push_back(address);
+    for (const auto& [name, addresses] : config.get()->resolve) (*table)[name] = addresses;
     table_.store(std::move(table));
 }
 
 void InsideResolver::reload_table() {
     const auto config = config_.get();
     auto table = std::make_shared<HostTable>();
-    for (const auto& [name, address] : config->resolve) (*table)[name].push_back(address);
+    for (const auto& [name, addresses] : config->resolve) (*table)[name] = addresses;
     if (!config->hosts_file.empty()) {
         std::ifstream in(config->hosts_file);
         if (!in)
@@ -131,20 +131,23 @@ asio::awaitable<allowlist::Resolution> InsideResolver::resolve(const allowlist::
     co_return result;
 }
 
-bool InsideResolver::address(const std::string& host, std::uint16_t port, std::string& connect_host,
-                             std::string& connect_port) const {
-    connect_host = host;
-    if (connect_host.size() > 1 && connect_host.front() == '[')
-        connect_host = connect_host.substr(1, connect_host.size() - 2);
-    connect_port = std::to_string(port);
-    if (!lab_) return true;
+void InsideResolver::discovered(const std::vector<allowlist::Resolution>& resolutions) {
+    if (lab_) return;  // the lab table answers
+    auto table = std::make_shared<HostTable>();
+    for (const auto& resolution : resolutions)
+        for (const auto& target : resolution.targets)
+            (*table)[resolution.uri.host].push_back(target.address);
+    table_.store(std::move(table));
+}
+
+std::vector<std::string> InsideResolver::targets(const std::string& host,
+                                                 std::uint16_t port) const {
+    std::vector<std::string> addresses;
     const auto table = table_.load();
-    auto it = table->find(host);
-    if (it == table->end() || it->second.empty()) return false;
-    std::string entry_port;
-    split_address(it->second.front(), connect_host, entry_port);
-    if (!entry_port.empty()) connect_port = entry_port;
-    return true;
+    if (auto it = table->find(host); it != table->end())
+        for (const auto& address : it->second)
+            addresses.push_back(allowlist::target_endpoint({host, address}, port));
+    return addresses;
 }
 
 }  // namespace edgeway::proxy

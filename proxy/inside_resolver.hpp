@@ -38,12 +38,16 @@ class InsideResolver {
     // reads, with the configuration current then (a reload takes effect at the next round).
     boost::asio::awaitable<allowlist::Resolution> resolve(const allowlist::JoinUri& uri);
 
-    // Upstream connections (any thread): where to connect for host:port. Without a lab this is
-    // host:port itself (the system resolver is asked when connecting); in a lab the table's
-    // entry (its port, if it has one, replaces the request's), or false when the name is not in
-    // the table.
-    bool address(const std::string& host, std::uint16_t port, std::string& connect_host,
-                 std::string& connect_port) const;
+    // Discovery's answers for the join URLs (the last good one of each), after every round:
+    // without a lab table they are where upstream connections go. Called on one thread only.
+    void discovered(const std::vector<allowlist::Resolution>& resolutions);
+
+    // Upstream connections (any thread): the targets for host:port, in order, each as
+    // "address:port" (a lab entry's own port replaces the request's). In a lab they are the
+    // table's entries; otherwise what discovery last found for a join host. Empty when the name
+    // is unknown here: in a lab it does not exist, otherwise the system resolver is asked when
+    // connecting.
+    std::vector<std::string> targets(const std::string& host, std::uint16_t port) const;
 
   private:
     // Re-reads the hosts file (if any) into a new table; throws with the reason on failure.
@@ -51,6 +55,7 @@ class InsideResolver {
 
     const LiveConfig<CoreConfig>& config_;
     std::atomic<bool> lab_;
+    // The lab table, or (without a lab) the addresses discovery found per join host.
     std::atomic<std::shared_ptr<const HostTable>> table_;
 };
 

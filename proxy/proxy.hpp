@@ -104,11 +104,15 @@ struct CoreConfig {
     std::filesystem::path link_certificate, link_private_key, edge_ca;
     std::filesystem::path webbridge_ca;  // empty: the system store
     bool webbridge_insecure = false;     // lab switch: no web bridge certificate verification
-    std::map<std::string, std::string>
-        resolve;  // lab override of the inside DNS: host -> addr:port
+    // Lab override of the inside DNS: host -> "addr:port" entries (several: several web bridges).
+    std::map<std::string, std::vector<std::string>> resolve;
     LinkTiming link;
     Millis upstream_connect_timeout{5000};
     Millis upstream_response_timeout{60000};
+    // A web bridge target marked down is checked this often (a TLS connection, and a GET of
+    // upstream_health_check_path when set, which must answer 2xx or 3xx) until it answers.
+    Millis upstream_health_check_interval{2000};
+    std::string upstream_health_check_path;  // empty: the TLS connection is the check
     // Absent from the file: no admin listener (the appliance packaging always sets it).
     std::optional<AdminListenerConfig> admin;
 };
@@ -179,6 +183,8 @@ class Core {
     std::vector<telemetry::LinkStatus> links() const;
     // The requests that came over the links: forwarded, or refused by the core's own check.
     const telemetry::RequestLog& requests() const;
+    // Every web bridge target connected to so far: Up / Down (since, why), requests answered.
+    std::vector<telemetry::UpstreamTarget> upstream_targets() const;
 
   private:
     struct Impl;

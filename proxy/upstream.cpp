@@ -4,6 +4,7 @@
 
 #include "proxy/http_util.hpp"
 #include "proxy/relay_buffer.hpp"
+#include "proxy/upstream_connect.hpp"
 #include "tls/tls.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -47,10 +48,16 @@ bool looks_closed(UpstreamStream& stream) {
     return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
-enum class Outcome { done, retry };
+// How one try on one target ended. retry: a pooled connection the web bridge had closed
+// meanwhile, try a new connection; next_target: the target failed before answering and the
+// request can still go to another one.
+enum class Outcome { done, retry, next_target };
 
-std::string host_without_brackets(const std::string& host) {
-    return host.size() > 1 && host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+// Methods that may be sent again after a web bridge took the request and closed without
+// answering (RFC 9110 9.2.2: idempotent).
+bool idempotent(std::string_view method) {
+    return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
+           method == "DELETE";
 }
 
 class UpstreamExchange {
@@ -95,32 +102,37 @@ class UpstreamExchange {
             co_return;
         }
         target_ = std::move(check.request);
-        pool_key_ = target_.host + ":" + std::to_string(target_.port);
+        service_ = {target_.host, target_.port};
+        const std::vector<std::string> addresses = co_await find_targets();
+        if (addresses.empty()) {
+            co_await fail(502, failure_);
+            co_return;
+        }
         // Only a request without a body may go on a pooled connection: if that connection turns
         // out to be closed, the request can be sent again on a new one.
         const bool poolable = !websocket_ && link_->ended_with_headers();
-        for (int attempt = 0;; ++attempt) {
-            std::string reason;
-            if (!co_await connect(reason, poolable && attempt == 0)) {
+        bool may_reuse = poolable;
+        std::vector<std::string> tried;  // targets that failed this request
+        Outcome outcome = Outcome::done;
+        for (;;) {
+            std::optional<std::string> address = context_.balancer.pick(service_, addresses, tried);
+            if (!address) {
+                // Named, not a conditional expression inside co_await: GCC 12 destroys such a
+                // temporary twice (double free).
+                std::string reason = failure_;
+                if (tried.size() > 1)
+                    reason = fmt::format("{} web bridge targets tried, none answered; the last: {}",
+                                         tried.size(), failure_);
                 co_await fail(502, reason);
                 co_return;
             }
-            std::string head = request_head(poolable);
-            upstream_->expires_after(config_->upstream_response_timeout);
-            auto [ec, n] = co_await asio::async_write(*upstream_, asio::buffer(head),
-                                                      asio::as_tuple(use_awaitable));
-            if (ec && reused_) continue;
-            if (ec) {
-                co_await fail(502, "sending the request failed: " + tls::describe(ec));
-                co_return;
-            }
-            Outcome outcome = Outcome::done;
-            if (websocket_ || link_->ended_with_headers())
-                outcome = co_await relay_response();
-            else
-                co_await (relay_response() || upload());
-            if (outcome == Outcome::retry) continue;
-            break;
+            if (outcome == Outcome::next_target)
+                context_.log.info("trace={} {}; trying web bridge {}", trace_, failure_, *address);
+            address_ = std::move(*address);
+            outcome = co_await attempt(may_reuse, poolable);
+            may_reuse = false;
+            if (outcome == Outcome::done) break;
+            if (outcome == Outcome::next_target) tried.push_back(address_);
         }
         log_access();
         // A response cut short must not look complete to the edge.
@@ -134,9 +146,66 @@ class UpstreamExchange {
     }
 
   private:
-    awaitable<bool> connect(std::string& reason, bool may_reuse) {
+    // The request's host's web bridge targets: the inside resolver's (lab table or discovery),
+    // else the system resolver's now. Empty, with failure_ set, when there are none.
+    awaitable<std::vector<std::string>> find_targets() {
+        auto addresses = context_.resolver.targets(target_.host, target_.port);
+        if (!addresses.empty()) co_return addresses;
+        if (context_.resolver.lab()) {
+            failure_ = fmt::format(
+                "cannot resolve web bridge {} (DNS failure): not in the lab hosts table",
+                target_.host);
+            co_return addresses;
+        }
+        co_return co_await resolve_upstream(target_.host, target_.port, failure_);
+    }
+
+    // One try on address_: a connection (pooled or new), the request head, then the response
+    // (and the body, streamed alongside).
+    awaitable<Outcome> attempt(bool may_reuse, bool poolable) {
+        std::string reason;
+        if (!co_await connect(may_reuse, reason)) {
+            // Nothing was sent: any request, with a body or a WebSocket, can go elsewhere.
+            target_failed(reason);
+            co_return Outcome::next_target;
+        }
+        std::string head = request_head(poolable);
+        upstream_->expires_after(config_->upstream_response_timeout);
+        auto [ec, n] = co_await asio::async_write(*upstream_, asio::buffer(head),
+                                                  asio::as_tuple(use_awaitable));
+        if (ec && reused_) co_return Outcome::retry;
+        if (ec) {
+            // Not even the whole head went out, so the web bridge cannot have acted on it; no
+            // body byte has been read from the link yet.
+            target_failed("sending the request failed: " + tls::describe(ec));
+            co_return Outcome::next_target;
+        }
+        if (websocket_ || link_->ended_with_headers()) co_return co_await relay_response();
+        // With a body the request cannot be sent again once the body started: whatever
+        // relay_response says, this try is the last.
+        co_await (relay_response() || upload());
+        co_return Outcome::done;
+    }
+
+    // The chosen target failed before answering: the balancer marks it down, and the reason
+    // stays for the 502 should no other target answer.
+    void target_failed(const std::string& reason) {
+        context_.balancer.failed(service_, address_, reason,
+                                 config_->upstream_health_check_interval);
+        failure_ = fmt::format("web bridge {}: {}", address_, reason);
+    }
+
+    // Whether a request the web bridge took and then closed on without answering may go to
+    // another target: no body and an idempotent method (a WebSocket upgrade is a GET whose
+    // bytes only flow after the 101).
+    bool replayable() const {
+        return websocket_ || (link_->ended_with_headers() && idempotent(method_));
+    }
+
+    awaitable<bool> connect(bool may_reuse, std::string& reason) {
         buffer_.consume(buffer_.size());
         reused_ = false;
+        pool_key_ = service_.key() + "@" + address_;  // pooled connections stay per target
         if (may_reuse) {
             upstream_ = pool_.take(pool_key_);
             if (upstream_) {
@@ -144,51 +213,15 @@ class UpstreamExchange {
                 co_return true;
             }
         }
+        const UpstreamConnect how{without_brackets(target_.host), !config_->webbridge_insecure,
+                                  config_->upstream_connect_timeout};
         const auto tls_context = context_.tls();
         if (!tls_context) {
             reason = "the web bridge CA cannot be used: " + context_.tls_error();
             co_return false;
         }
-        auto executor = co_await asio::this_coro::executor;
-        std::string host, port;
-        if (!context_.resolver.address(target_.host, target_.port, host, port)) {
-            reason = fmt::format(
-                "cannot resolve web bridge {} (DNS failure): not in the lab hosts "
-                "table",
-                target_.host);
-            co_return false;
-        }
-        tcp::resolver resolver(executor);
-        auto [resolve_error, endpoints] =
-            co_await resolver.async_resolve(host, port, asio::as_tuple(use_awaitable));
-        if (resolve_error) {
-            reason = fmt::format("cannot resolve web bridge {} (DNS failure): {}", host,
-                                 resolve_error.message());
-            co_return false;
-        }
-        beast::tcp_stream connection(executor);
-        connection.expires_after(config_->upstream_connect_timeout);
-        auto [connect_error, endpoint] =
-            co_await connection.async_connect(endpoints, asio::as_tuple(use_awaitable));
-        if (connect_error) {
-            reason = fmt::format(
-                "cannot connect to web bridge {}:{}: {}", host, port,
-                connect_error == beast::error::timeout ? "timed out" : connect_error.message());
-            co_return false;
-        }
-        connection.socket().set_option(tcp::no_delay(true));
-        upstream_ = std::make_unique<Stream>(connection.release_socket(), *tls_context);
-        upstream_->expires_after(config_->upstream_connect_timeout);
-        const std::string name = host_without_brackets(target_.host);
-        tls::prepare_client(upstream_->native_handle(), name, !config_->webbridge_insecure);
-        auto [handshake_error] = co_await upstream_->async_handshake(asio::ssl::stream_base::client,
-                                                                     asio::as_tuple(use_awaitable));
-        if (handshake_error) {
-            reason = fmt::format("TLS handshake with web bridge {}:{} failed: {}", host, port,
-                                 tls::describe(handshake_error, upstream_->native_handle()));
-            co_return false;
-        }
-        co_return true;
+        upstream_ = co_await connect_upstream(address_, how, *tls_context, reason);
+        co_return upstream_ != nullptr;
     }
 
     std::string request_head(bool keep_alive) const {
@@ -234,6 +267,7 @@ class UpstreamExchange {
             if (ec == asio::error::eof) break;
             if (ec) {
                 // The edge gave up on the request: stop talking to the web bridge too.
+                link_gone_ = true;
                 upstream_->close();
                 co_return;
             }
@@ -281,7 +315,15 @@ class UpstreamExchange {
                                                config_->upstream_response_timeout.count()));
                 co_return Outcome::done;
             }
-            if (ec && reused_ && parser->got_some() == false) co_return Outcome::retry;
+            if (ec && !parser->got_some()) {
+                if (reused_) co_return Outcome::retry;
+                if (!link_gone_) {
+                    // A new connection closed before any response byte: the web bridge went
+                    // away (stopped, crashed) with the request.
+                    target_failed("closed the connection before answering: " + tls::describe(ec));
+                    if (replayable()) co_return Outcome::next_target;
+                }
+            }
             if (ec) {
                 co_await fail(502,
                               "reading the web bridge's response failed: " + tls::describe(ec));
@@ -290,6 +332,7 @@ class UpstreamExchange {
             const unsigned code = parser->get().result_int();
             if (code >= 200 || code == 101) break;
         }
+        context_.balancer.succeeded(service_, address_);
         auto& response = parser->get();
         status_ = response.result_int();
         if (websocket_) {
@@ -419,7 +462,11 @@ class UpstreamExchange {
     std::shared_ptr<LinkStream> link_;
     std::string method_, path_, authority_, trace_, client_;
     allowlist::NormalizedRequest target_;  // what the allow list checked, and where it goes
-    std::string pool_key_;
+    UpstreamBalancer::Service service_;    // its host and port, whose targets the balancer picks
+    std::string address_;                  // the target of the current try ("10.0.0.6:443")
+    std::string pool_key_;                 // "host:port@address"
+    std::string failure_;                  // why the last try (or the resolver) failed
+    bool link_gone_ = false;               // the edge ended the stream while it was sent on
     bool websocket_ = false;
     std::unique_ptr<Stream> upstream_;
     bool reused_ = false;    // upstream_ came from the pool

@@ -6,6 +6,7 @@
 #include "proxy/live_config.hpp"
 #include "proxy/proxy.hpp"
 #include "proxy/shared_rules.hpp"
+#include "proxy/upstream_balancer.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -19,8 +20,8 @@ namespace edgeway::proxy {
 
 struct UpstreamContext {
     UpstreamContext(const LiveConfig<CoreConfig>& c, Logger& l, const SharedRules& r,
-                    const InsideResolver& res, telemetry::RequestLog& req)
-        : config(c), log(l), rules(r), resolver(res), requests(req) {}
+                    const InsideResolver& res, telemetry::RequestLog& req, UpstreamBalancer& b)
+        : config(c), log(l), rules(r), resolver(res), requests(req), balancer(b) {}
 
     // Each stream takes the snapshot current when it arrives (timeouts, verification).
     const LiveConfig<CoreConfig>& config;
@@ -28,6 +29,8 @@ struct UpstreamContext {
     const SharedRules& rules;
     const InsideResolver& resolver;
     telemetry::RequestLog& requests;
+    // Which target of a join host each connection goes to, and their health (every worker).
+    UpstreamBalancer& balancer;
 
     // The web bridge client context, swapped whole when its CA file is reloaded: a new
     // connection takes the current one. Null while the CA cannot be used (tls_error says why).
@@ -51,12 +54,13 @@ struct UpstreamContext {
 
 using UpstreamStream = tls::Stream;
 
-// Idle keep-alive connections to the web bridge, one pool per worker thread (no locks). Saves a
-// TCP and TLS handshake per request; only requests without a body use a pooled connection, so a
-// connection the web bridge closed meanwhile can be retried on a new one without loss.
+// Idle keep-alive connections to the web bridges, one pool per worker thread (no locks), keyed
+// per target. Saves a TCP and TLS handshake per request; only requests without a body use a
+// pooled connection, so a connection the web bridge closed meanwhile can be retried on a new one
+// without loss.
 class UpstreamPool {
   public:
-    // The most recently used connection to key ("host:port") that still looks open, or null.
+    // The most recently used connection to key ("host:port@target") still open, or null.
     std::unique_ptr<UpstreamStream> take(const std::string& key);
     void put(std::string key, std::unique_ptr<UpstreamStream> stream);
 
@@ -69,9 +73,12 @@ class UpstreamPool {
     std::vector<Idle> idle_;
 };
 
-// Connects to the web bridge, sends the request (streaming its body), and streams the response
-// (or, for a WebSocket, the bytes both ways) back on the link stream. Answers 502/504 itself
-// when the web bridge cannot be reached or does not answer.
+// Connects to a web bridge target the balancer picks, sends the request (streaming its body),
+// and streams the response (or, for a WebSocket, the bytes both ways, on that one target) back
+// on the link stream. A try that fails before anything was sent (connect, TLS), or, for a
+// request without a body and with an idempotent method, before any response byte, goes to the
+// next target, once. Answers 502/504 itself when no target can be reached or the
+// one reached does not answer.
 boost::asio::awaitable<void> forward_upstream(const UpstreamContext& context, UpstreamPool& pool,
                                               std::shared_ptr<LinkStream> stream);
 

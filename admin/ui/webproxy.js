@@ -17,8 +17,13 @@ async function loadTargets() {
     edgeway.cell(row, target.address);
     edgeway.cell(row, target.error, target.error ? "error" : "");
     edgeway.cell(row, target.checked_at);
+    // The web bridge's health as this core's requests and checks find it.
+    const state = target.reason ? `${target.state}: ${target.reason}` : target.state || "";
+    edgeway.cell(row, state, target.state === "Down" ? "error" : "");
+    edgeway.cell(row, target.since || "");
+    edgeway.cell(row, target.address ? String(target.requests) : "");
   }
-  if (body.targets.length === 0) edgeway.emptyRow(tbody, 5, "Not resolved yet.");
+  if (body.targets.length === 0) edgeway.emptyRow(tbody, 8, "Not resolved yet.");
 }
 
 async function loadSettings() {

@@ -70,16 +70,15 @@ Appliance::Appliance(ApplianceOptions options)
     }
 
     if (options_.upstream == Upstream::closed_port) {
-        webbridge_port_ = reserve_closed_port(closed_port_fd_);
+        webbridge_ports_.push_back(reserve_closed_port(closed_port_fd_));
     } else if (options_.start_webbridge) {
-        webbridge_ = std::make_unique<ChildProcess>(
-            "webbridge", binary,
-            std::vector<std::string>{"webbridge-demo", "--listen", "127.0.0.1:0", "--cert",
-                                     pki_.webbridge_cert().string(), "--key",
-                                     pki_.webbridge_key().string()},
-            dir_ / "webbridge.log");
-        webbridge_port_ =
-            port_of(webbridge_->require_log(R"(listening on 127\.0\.0\.1:(\d+))", timeout));
+        const std::size_t count = std::max<std::size_t>(1, options_.webbridges);
+        webbridge_ports_.assign(count, 0);
+        webbridge_starts_.assign(count, 0);
+        webbridges_.resize(count);
+        for (std::size_t i = 0; i < count; ++i) start_webbridge(i);
+    } else {
+        webbridge_ports_.push_back(0);
     }
 
     edge_config_ = default_edge_config(pki_);
@@ -102,7 +101,7 @@ Appliance::~Appliance() {
     core_.reset();
     relay_.reset();
     edge_.reset();
-    webbridge_.reset();
+    webbridges_.clear();
     if (closed_port_fd_ >= 0) ::close(closed_port_fd_);
 }
 
@@ -121,6 +120,39 @@ TlsTarget Appliance::link_target() const {
     return target;
 }
 
+std::string Appliance::webbridge_address(std::size_t index) const {
+    return "127.0.0.1:" + std::to_string(webbridge_port(index));
+}
+
+json Appliance::resolve_entry() const {
+    std::vector<std::string> targets;
+    for (std::size_t i = 0; i < webbridge_ports_.size(); ++i)
+        targets.push_back(webbridge_address(i));
+    targets.insert(targets.end(), options_.extra_targets.begin(), options_.extra_targets.end());
+    if (targets.size() == 1) return targets.front();  // the form most sites write
+    return targets;
+}
+
+void Appliance::start_webbridge(std::size_t index) {
+    const std::string name = index == 0 ? "webbridge" : "webbridge-" + std::to_string(index + 1);
+    const int start = webbridge_starts_.at(index)++;
+    const std::string log = start == 0 ? name : name + "-" + std::to_string(start + 1);
+    const std::uint16_t port = webbridge_ports_.at(index);  // 0 the first time: the kernel's
+    webbridges_.at(index).reset();
+    webbridges_.at(index) = std::make_unique<ChildProcess>(
+        log, edgeway_binary(),
+        std::vector<std::string>{"webbridge-demo", "--listen", "127.0.0.1:" + std::to_string(port),
+                                 "--cert", pki_.webbridge_cert().string(), "--key",
+                                 pki_.webbridge_key().string()},
+        dir_ / (log + ".log"));
+    webbridge_ports_.at(index) = port_of(webbridges_.at(index)->require_log(
+        R"(listening on 127\.0\.0\.1:(\d+))", options_.startup_timeout));
+}
+
+int Appliance::stop_webbridge(std::size_t index) {
+    return webbridges_.at(index)->terminate();
+}
+
 json Appliance::core_config() const {
     const auto link_address = "127.0.0.1:" + std::to_string(relay_ ? relay_->port() : link_port_);
     json config = {
@@ -137,7 +169,7 @@ json Appliance::core_config() const {
           {"private_key", pki_.core_key().string()},
           {"edge_ca", pki_.ca_cert().string()}}},
         {"webbridge_tls", {{"ca", webbridge_ca_.string()}, {"insecure_skip_verify", false}}},
-        {"resolve", {{"localhost", "127.0.0.1:" + std::to_string(webbridge_port_)}}},
+        {"resolve", {{"localhost", resolve_entry()}}},
         {"link",
          {{"ping_interval_ms", 3000},
           {"dead_after_ms", 9000},

@@ -28,6 +28,10 @@ enum class Upstream {
 
 struct ApplianceOptions {
     bool start_webbridge = true;
+    // Demo web bridges behind the join host (the lab resolver lists each, in order).
+    std::size_t webbridges = 1;
+    // Further addresses the lab resolver lists for the join host, after the web bridges.
+    std::vector<std::string> extra_targets;
     bool start_core = true;
     bool via_relay = false;  // the core dials a LinkRelay in front of the edge's link port
     Upstream upstream = Upstream::demo;
@@ -49,7 +53,9 @@ class Appliance {
     std::uint16_t https_port() const { return https_port_; }
     std::uint16_t redirect_port() const { return redirect_port_; }
     std::uint16_t link_port() const { return link_port_; }
-    std::uint16_t webbridge_port() const { return webbridge_port_; }
+    std::uint16_t webbridge_port(std::size_t index = 0) const { return webbridge_ports_.at(index); }
+    // The lab resolver's entry for a web bridge: "127.0.0.1:port".
+    std::string webbridge_address(std::size_t index = 0) const;
     // A client target for the edge's HTTPS port trusting the lab CA.
     TlsTarget target() const;
     // A client target for the edge's link port (no client certificate set).
@@ -57,7 +63,11 @@ class Appliance {
 
     ChildProcess& edge() { return *edge_; }
     ChildProcess& core() { return *core_; }
-    ChildProcess& webbridge() { return *webbridge_; }
+    ChildProcess& webbridge(std::size_t index = 0) { return *webbridges_.at(index); }
+    // SIGTERM to one web bridge; returns its exit code. Its port stays its own.
+    int stop_webbridge(std::size_t index);
+    // A web bridge (again) on its port, with a new process and log; waits until it listens.
+    void start_webbridge(std::size_t index);
     bool has_core() const { return core_ != nullptr; }
     LinkRelay& relay() { return *relay_; }
 
@@ -89,14 +99,19 @@ class Appliance {
         R"(join URLs checked at start-up: allow list version (\d+) is current)";
 
   private:
+    json resolve_entry() const;
+
     ApplianceOptions options_;
     TempDir dir_;
     tls::LabPki pki_;
     std::filesystem::path webbridge_ca_;
     int closed_port_fd_ = -1;
-    std::uint16_t https_port_ = 0, redirect_port_ = 0, link_port_ = 0, webbridge_port_ = 0;
+    std::uint16_t https_port_ = 0, redirect_port_ = 0, link_port_ = 0;
+    std::vector<std::uint16_t> webbridge_ports_;
+    std::vector<int> webbridge_starts_;  // per web bridge, how often it was started
     json edge_config_;
-    std::unique_ptr<ChildProcess> webbridge_, edge_, core_;
+    std::vector<std::unique_ptr<ChildProcess>> webbridges_;
+    std::unique_ptr<ChildProcess> edge_, core_;
     std::unique_ptr<LinkRelay> relay_;
     int core_generation_ = 0;
 };

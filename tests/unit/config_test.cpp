@@ -139,6 +139,48 @@ TEST_CASE("core config errors: join URL and edges", "[unit][config]") {
                Catch::Contains("\"link.dead_after_ms\""));
 }
 
+TEST_CASE("core config: several web bridges in resolve, and the upstream health check",
+          "[unit][config]") {
+    test::TempDir dir("config");
+    auto core_with = [&](const std::string& extra) {
+        std::string text = kCore;
+        text.replace(text.find(R"("edges")"), 7, extra + R"(, "edges")");
+        return write(dir, "core.json", text);
+    };
+    const auto defaults = proxy::load_core_config(write(dir, "plain.json", kCore));
+    CHECK(defaults.upstream_health_check_interval == std::chrono::milliseconds(2000));
+    CHECK(defaults.upstream_health_check_path.empty());
+
+    const auto config = proxy::load_core_config(core_with(
+        R"("resolve": {"Join.Example.com": ["10.0.0.5:443", "10.0.0.6:443"],
+                       "other.example.com": "10.0.0.9:8443"},
+           "upstream": {"health_check_interval_ms": 500, "health_check_path": "/health"})"));
+    CHECK(config.resolve.at("join.example.com") ==
+          std::vector<std::string>{"10.0.0.5:443", "10.0.0.6:443"});
+    CHECK(config.resolve.at("other.example.com") == std::vector<std::string>{"10.0.0.9:8443"});
+    CHECK(config.upstream_health_check_interval == std::chrono::milliseconds(500));
+    CHECK(config.upstream_health_check_path == "/health");
+
+    auto error = [&](const std::string& extra) {
+        const fs::path file = core_with(extra);
+        return error_of([&] { proxy::load_core_config(file); });
+    };
+    CHECK_THAT(error(R"("resolve": {"join.example.com": ["10.0.0.5:443", "10.0.0.6"]})"),
+               Catch::Contains("\"resolve.join.example.com[1]\"") && Catch::Contains("host:port"));
+    CHECK_THAT(error(R"("resolve": {"join.example.com": []})"),
+               Catch::Contains("\"resolve.join.example.com\"") && Catch::Contains("non-empty"));
+    CHECK_THAT(error(R"("resolve": {"join.example.com": [443]})"),
+               Catch::Contains("\"resolve.join.example.com[0]\"") && Catch::Contains("string"));
+    CHECK_THAT(error(R"("upstream": {"health_check_interval_ms": 0})"),
+               Catch::Contains("\"upstream.health_check_interval_ms\"") &&
+                   Catch::Contains("from 100 to 600000"));
+    CHECK_THAT(
+        error(R"("upstream": {"health_check_path": "health"})"),
+        Catch::Contains("\"upstream.health_check_path\"") && Catch::Contains("starting with /"));
+    CHECK_THAT(error(R"("upstream": {"health_check": true})"),
+               Catch::Contains("\"upstream.health_check\"") && Catch::Contains("unknown"));
+}
+
 TEST_CASE("core config: the admin listener, absent by default, with field-naming errors",
           "[unit][config][admin]") {
     test::TempDir dir("config");
