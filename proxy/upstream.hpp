@@ -49,10 +49,14 @@ class UpstreamPool {
     std::vector<Idle> idle_;
 };
 
+class WebSocketSet;
+
 // Connects to the web bridge, sends the request (streaming its body), and streams the response
 // (or, for a WebSocket, the bytes both ways) back on the link stream. Answers 502/504 itself
 // when the web bridge cannot be reached or does not answer.
+// A WebSocket registers in `websockets` (the worker's), where a drain finds it to close it.
 boost::asio::awaitable<void> forward_upstream(const UpstreamContext& context, UpstreamPool& pool,
+                                              WebSocketSet& websockets,
                                               std::shared_ptr<LinkStream> stream);
 
 }  // namespace edgeway::proxy

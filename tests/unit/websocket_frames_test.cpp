@@ -68,7 +68,7 @@ TEST_CASE("stop_at_boundary takes the bytes up to the end of the frame under way
     CHECK(tracker.advance(std::string_view(stream).substr(first.size()), true) == 0);
 }
 
-TEST_CASE("a Close frame passing is noticed; drain Close frames are well formed",
+TEST_CASE("a Close frame passing is noticed, and drain Close frames are well formed",
           "[unit][websocket]") {
     FrameTracker tracker;
     tracker.advance(frame(0x1, 4) + frame(0x8, 2, true));
