@@ -228,7 +228,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "kill -9 of a core under load fails only the requests in flight on it; new requests "
+    "kill -9 of a core under load fails only the requests in flight on it, and new requests "
     "succeed within a second",
     "[e2e][drain]") {
     Appliance app;

@@ -69,7 +69,7 @@ TEST_CASE("SIGHUP with a broken certificate file keeps the previous certificate 
     CHECK(answers(app.target()));
 }
 
-TEST_CASE("SIGHUP applies an edge's new limits to new connections; open WebSockets carry on",
+TEST_CASE("SIGHUP applies an edge's new limits to new connections, and open WebSockets carry on",
           "[e2e][reload]") {
     Appliance app;
     WebSocketClient ws(app.target());
@@ -99,8 +99,10 @@ TEST_CASE("SIGHUP with a configuration file that cannot be used changes nothing"
     app.edge().signal(SIGHUP);
     CHECK_THAT(app.edge().require_log(kReloadRefused, 10s)[0], Contains("edge.json"));
 
-    std::ofstream(app.core_config_file(), std::ios::trunc) << R"({"edges": "nowhere"})"
-                                                           << "\n";
+    // Valid up to its edges, so that the error names them.
+    std::ofstream(app.core_config_file(), std::ios::trunc)
+        << R"({"join_url": "https://join.example.com/", "edges": "nowhere"})"
+        << "\n";
     app.core().signal(SIGHUP);
     CHECK_THAT(app.core().require_log(kReloadRefused, 10s)[0], Contains("edges"));
 
