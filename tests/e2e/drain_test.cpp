@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <future>
+#include <memory>
 
 using namespace edgeway::test;
 
@@ -17,6 +19,9 @@ namespace {
 
 constexpr int kDeadlineMs = 2500;
 const json kDrainPatch = {{"drain", {{"deadline_ms", kDeadlineMs}}}};
+// What the rolling restart's `edgeway drain` asks for instead.
+constexpr int kCommandDeadlineMs = 1800;
+constexpr const char* kCommandDeadline = "1.8";
 
 // What the load asks for: a 300 ms response streamed in pieces, a download and a small page.
 RequestLoad::Options load_options(const TlsTarget& target, int threads, bool new_connections) {
@@ -59,8 +64,9 @@ const std::string kDrainStart =
 }  // namespace
 
 TEST_CASE(
-    "restarting both cores in turn under load fails no request: in-flight requests finish, "
-    "WebSockets get 1012 at the deadline and reconnect through the other core",
+    "rolling restart of both cores under load, by SIGTERM then by edgeway drain, fails no "
+    "request, lets in-flight requests finish and gives WebSockets 1012 at the deadline so "
+    "that they reconnect through the other core",
     "[e2e][drain]") {
     ApplianceOptions options;
     options.core_patch = kDrainPatch;
@@ -80,15 +86,25 @@ TEST_CASE(
 
     std::vector<std::string> drained_ms;
     std::vector<std::size_t> served_while_draining;
-    // One core drains and exits, while `held` and `ws` run on it and the load goes on. Returns
-    // the WebSocket reconnected at once (through the other core); what the load got answered
-    // meanwhile goes to served_while_draining.
+    // One core drains and exits, while `held` and `ws` run on it and the load goes on: with
+    // SIGTERM and its configured deadline, or with `edgeway drain --config FILE --deadline` (a
+    // shorter one, given). Returns the WebSocket reconnected at once (through the other core);
+    // what the load got answered meanwhile goes to served_while_draining.
     auto drain_core = [&](ChildProcess& core, HeldUpload& held, WebSocketClient& ws,
-                          const std::string& name) {
+                          const std::string& name, const std::filesystem::path& command_config) {
         INFO("draining " << name);
         const auto signalled = Clock::now();
         const std::size_t served_before = served();
-        core.signal(SIGTERM);
+        const int deadline_ms = command_config.empty() ? kDeadlineMs : kCommandDeadlineMs;
+        std::unique_ptr<ChildProcess> command;
+        if (command_config.empty())
+            core.signal(SIGTERM);
+        else
+            command = std::make_unique<ChildProcess>(
+                "drain-" + name, edgeway_binary(),
+                std::vector<std::string>{"drain", "--config", command_config.string(), "--deadline",
+                                         kCommandDeadline},
+                app.dir() / ("drain-" + name + ".log"));
         const auto start = core.require_log(kDrainStart, 5s);
         CHECK(std::stoul(start[1]) >= 1);  // held at least
         CHECK(std::stoul(start[2]) == 1);  // ws
@@ -100,20 +116,30 @@ TEST_CASE(
         const auto [code, closed] = read_until_closed(ws);
         CHECK(code == 1012);
         const double ms = std::chrono::duration<double, std::milli>(closed - signalled).count();
-        CHECK(ms >= kDeadlineMs - 100);
-        CHECK(ms <= kDeadlineMs + 1500);
+        CHECK(ms >= deadline_ms - 100);
+        CHECK(ms <= deadline_ms + 1500);
         auto reconnected = std::make_unique<WebSocketClient>(app.target());
         check_echo(*reconnected, "reconnected after " + name + " drained");
         CHECK(core.wait_exit(10s) == 0);
+        // Gone soon after the deadline: the closing after it is short.
+        CHECK(elapsed_ms(signalled) <= deadline_ms + 2500);
+        if (command) {
+            CHECK(command->wait_exit(5s) == 0);
+            const std::string output = command->log_text();
+            INFO(output);
+            CHECK_THAT(output, Contains(std::string("deadline ") + kCommandDeadline + " s"));
+            CHECK_THAT(output, Contains("closing 1 WebSocket with 1012 (service restart)"));
+            CHECK_THAT(output, Contains("has exited"));
+        }
         drained_ms.push_back(core.require_log(R"(drained in (\d+) ms)", 1s)[1]);
         served_while_draining.push_back(served() - served_before);
         return reconnected;
     };
-    auto ws_b = drain_core(app.core(), held_a, ws_a, "core A");
+    auto ws_b = drain_core(app.core(), held_a, ws_a, "core A", {});
     // Only core B is linked now: this one runs on it, like ws_b. Then core A comes back.
     HeldUpload held_b(app.target(), "/upload", body_b.substr(0, 1000), body_b.substr(1000));
     app.start_core();
-    drain_core(*core_b, held_b, *ws_b, "core B");
+    drain_core(*core_b, held_b, *ws_b, "core B", app.dir() / "core-b.json");
     core_b = app.launch_core("core-b", kDrainPatch);
     const std::size_t served_after = served();
     CHECK(wait_until([&] { return served() >= served_after + 20; }, 15s));
