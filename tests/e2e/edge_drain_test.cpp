@@ -68,3 +68,32 @@ TEST_CASE(
     CHECK(elapsed_ms(signalled) <= kDeadlineMs + 2500);
     app.edge().require_log(R"(drained in \d+ ms)", 1s);
 }
+
+TEST_CASE("edgeway drain --config edge.json drains the edge and follows it until it exits",
+          "[e2e][drain]") {
+    Appliance app;  // the edge's own deadline is the default 30 s: --deadline replaces it
+    const std::string body(20000, 'y');
+    HeldUpload held(app.target(), "/upload", body.substr(0, 100), body.substr(100));
+
+    ChildProcess drain("drain", edgeway_binary(),
+                       {"drain", "--config", app.edge_config_file().string(), "--deadline", "5"},
+                       app.dir() / "drain.log");
+    app.edge().require_log(
+        R"(stop signal: draining, deadline 5000 ms \(asked for by edgeway drain\))", 5s);
+    app.edge().require_log("draining: stopped accepting", 5s);
+    // In flight: answered, with Connection: close; then nothing is left and the edge exits
+    // before its deadline.
+    const Response answer = held.finish();
+    CHECK(answer.status == 200);
+    CHECK(answer.header("connection") == "close");
+    CHECK_THAT(answer.body, Contains(R"("bytes":20000)"));
+    CHECK(app.edge().wait_exit(5s) == 0);
+    REQUIRE(drain.wait_exit(5s) == 0);
+    const std::string output = drain.log_text();
+    INFO(output);
+    CHECK_THAT(output, Contains("draining the edge (pid " + std::to_string(app.edge().pid()) +
+                                "), deadline 5.0 s"));
+    CHECK_THAT(output, Contains("drained in"));
+    CHECK_THAT(output, Contains("has exited"));
+    CHECK_THAT(output, !Contains("closing"));  // no WebSocket was open
+}
