@@ -4,6 +4,8 @@
 #include "allowlist/allowlist.hpp"
 #include "app/allowlist_cli.hpp"
 #include "app/backup_cli.hpp"
+#include "app/drain_command.hpp"
+#include "app/drain_files.hpp"
 #include "app/init_command.hpp"
 #include "app/service_notify.hpp"
 #include "app/state_owner.hpp"
@@ -25,6 +27,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -47,6 +50,8 @@ Commands:
   webbridge-demo [opts]  the demo web bridge alone
   pki --dir DIR [--host NAME]...
                          create a lab PKI (CA, edge, link, core and web bridge certificates)
+  drain --config FILE [--deadline SECONDS]
+                         drain the edge or core running with FILE and wait until it exits
   allowlist COMMAND      show, edit, import, export and test the core's allow list
   admin passwd USER      set a local admin account's password
   turn user add|remove|list, turn secret set|clear
@@ -64,6 +69,10 @@ A bad file or field stops start-up with a message naming both, and exit code 2.
 SIGHUP (systemctl reload) reads FILE again: certificates, limits, link timing and the log level
 apply to new connections at once, open ones are kept; listen addresses, workers, the state
 directory, the admin listener and the TURN relay wait for a restart (the log says which).
+SIGTERM (systemctl stop or restart) drains the edge: it stops accepting, finishes the requests
+in flight (answered with Connection: close), closes the WebSockets still open after
+drain.deadline_ms (30 s) with 1012 (service restart), and exits 0. A second SIGTERM cuts the
+drain short. `edgeway drain --config FILE` does the same and follows it.
 )";
 
 constexpr const char* kCoreUsage = R"(usage: edgeway core --config FILE
@@ -73,6 +82,10 @@ A bad file or field stops start-up with a message naming both, and exit code 2.
 SIGHUP (systemctl reload) reads FILE again: certificates, edges, links per edge, join URLs, the
 lab resolver, timing and the log level apply at once, open streams are kept; workers, the state
 directory and the admin listener wait for a restart (the log says which).
+SIGTERM (systemctl stop or restart) drains the core: a GOAWAY on every link makes the edges send
+new requests to the other cores, the requests in flight finish, the WebSockets still open after
+drain.deadline_ms (30 s) are closed with 1012 (service restart), and it exits 0. A second
+SIGTERM cuts the drain short. `edgeway drain --config FILE` does the same and follows it.
 )";
 
 constexpr const char* kDemoUsage =
@@ -124,6 +137,9 @@ bool parse_pairs(const std::vector<std::string>& args, const std::vector<std::st
 class ProcessSignals {
   public:
     ProcessSignals() : stop_(io_, SIGINT, SIGTERM), reload_(io_, SIGHUP) {}
+    ~ProcessSignals() { stop_watching(); }
+    ProcessSignals(const ProcessSignals&) = delete;
+    ProcessSignals& operator=(const ProcessSignals&) = delete;
     // Runs until SIGINT or SIGTERM; calls on_reload at each SIGHUP meanwhile.
     void wait(std::function<void()> on_reload) {
         stop_.async_wait([this](const boost::system::error_code&, int) { io_.stop(); });
@@ -139,9 +155,26 @@ class ProcessSignals {
         io_.run();
     }
 
+    // After wait(), while the node drains: on_stop runs (on a thread of its own) at the next
+    // SIGINT or SIGTERM. SIGHUP is ignored from now on: no reload while draining.
+    void watch_for_second_stop(std::function<void()> on_stop) {
+        boost::system::error_code ignored;
+        reload_.cancel(ignored);
+        io_.restart();
+        stop_.async_wait([on_stop = std::move(on_stop)](const boost::system::error_code& ec, int) {
+            if (!ec) on_stop();
+        });
+        watcher_ = std::thread([this] { io_.run(); });
+    }
+    void stop_watching() {
+        io_.stop();
+        if (watcher_.joinable()) watcher_.join();
+    }
+
   private:
     boost::asio::io_context io_;
     boost::asio::signal_set stop_, reload_;
+    std::thread watcher_;
 };
 
 // The loggers of one node: its role's, its admin server's and its relay's.
@@ -179,23 +212,25 @@ std::string describe(const proxy::ReloadReport& report) {
 // SIGHUP on an edge or a core: the file again. What can change while running is applied to new
 // connections, streams and links; the rest is logged as waiting for a restart; a file that
 // cannot be used is logged and changes nothing.
+// Returns the configuration applied, or nothing when the reload changed nothing.
 template <typename Role, typename Config>
-void reload_node(Role& role, admin::Server* admin, const Config& started, const fs::path& file,
-                 Config (*load)(const fs::path&), NodeLogs& logs) {
+std::optional<Config> reload_node(Role& role, admin::Server* admin, const Config& started,
+                                  const fs::path& file, Config (*load)(const fs::path&),
+                                  NodeLogs& logs) {
     Logger& log = logs.role;
     Config next;
     try {
         next = load(file);
     } catch (const proxy::ConfigError& e) {
         log.error("reload refused, nothing changed: {}", e.what());
-        return;
+        return std::nullopt;
     }
     proxy::ReloadReport report;
     try {
         report = role.reload(next);
     } catch (const std::exception& e) {
         log.error("reload failed, nothing changed: {}", e.what());
-        return;
+        return std::nullopt;
     }
     logs.admin.set_level(next.log_level);
     logs.relay.set_level(next.log_level);
@@ -209,6 +244,7 @@ void reload_node(Role& role, admin::Server* admin, const Config& started, const 
                       e.what());
         }
     log.info("configuration reloaded from {}: {}", file.string(), describe(report));
+    return next;
 }
 
 admin::ServerConfig admin_config(const proxy::AdminListenerConfig& listener,
@@ -294,6 +330,33 @@ std::unique_ptr<admin::Server> make_admin(const proxy::EdgeConfig& config, proxy
     return std::make_unique<admin::Server>(std::move(server), log);
 }
 
+// A stop signal came: the role drains (with the deadline `edgeway drain` asked for, if it did),
+// reporting its progress in the state directory for `edgeway drain` to follow and to systemd.
+template <typename Role>
+void drain_role(Role& role, const fs::path& state_directory, proxy::Millis deadline,
+                ProcessSignals& signals, Logger& log) {
+    const auto requested = app::take_drain_request(state_directory);
+    if (requested) deadline = *requested;
+    app::notify_stopping();
+    log.info("stop signal: draining, deadline {} ms{}", deadline.count(),
+             requested ? " (asked for by edgeway drain)" : "");
+    signals.watch_for_second_stop([&] {
+        log.warn("second stop signal: the drain ends now");
+        role.hurry_drain();
+    });
+    auto last_status = std::chrono::steady_clock::time_point();
+    role.drain(deadline, [&](const proxy::DrainProgress& progress) {
+        app::write_drain_status(state_directory, progress);
+        const auto now = std::chrono::steady_clock::now();
+        if (progress.done || now - last_status >= std::chrono::seconds(1)) {
+            app::notify_status(fmt::format("draining: {} requests, {} WebSockets left",
+                                           progress.requests, progress.websockets));
+            last_status = now;
+        }
+    });
+    signals.stop_watching();
+}
+
 // `edgeway edge` and `edgeway core`: read the file, start the role, run until a signal.
 template <typename Role, typename Config>
 int run_role(const std::vector<std::string>& args, const char* usage, const char* name,
@@ -326,13 +389,16 @@ int run_role(const std::vector<std::string>& args, const char* usage, const char
         log.error("cannot start: {}", e.what());
         return 1;
     }
+    const app::PidFile pid_file(config.state_directory, log);
     app::notify_ready(fmt::format("{} {} running", name, EDGEWAY_VERSION));
+    proxy::Millis deadline = config.drain.deadline;
     signals.wait([&] {
         app::notify_reloading();
-        reload_node(role, admin.get(), config, file, load, logs);
+        if (auto applied = reload_node(role, admin.get(), config, file, load, logs))
+            deadline = applied->drain.deadline;
         app::notify_ready(fmt::format("{} {} running", name, EDGEWAY_VERSION));
     });
-    app::notify_stopping();
+    drain_role(role, config.state_directory, deadline, signals, log);
     log.info("stopping");
     if (admin) admin->stop();
     if (relay) relay->stop();
@@ -509,19 +575,25 @@ int run_demo(const std::vector<std::string>& args) {
     return 0;
 }
 
-// The state directory of a core's or an edge's configuration file (a core's file names its join
-// URLs; anything else is read as an edge's). Throws the core reading's ConfigError when neither
-// fits.
-fs::path any_state_directory(const fs::path& file) {
+// What `edgeway drain` needs from a node's configuration file (a core's names its join URLs;
+// anything else is read as an edge's). Throws the core reading's ConfigError when neither fits.
+app::DrainTarget drain_target(const fs::path& file) {
     try {
-        return proxy::load_core_config(file).state_directory;
+        const auto core = proxy::load_core_config(file);
+        return {"core", core.state_directory, core.drain.deadline};
     } catch (const proxy::ConfigError& core_error) {
         try {
-            return proxy::load_edge_config(file).state_directory;
+            const auto edge = proxy::load_edge_config(file);
+            return {"edge", edge.state_directory, edge.drain.deadline};
         } catch (const proxy::ConfigError&) {
             throw core_error;
         }
     }
+}
+
+// The state directory of a core's or an edge's configuration file.
+fs::path any_state_directory(const fs::path& file) {
+    return drain_target(file).state_directory;
 }
 
 // --role's value among the arguments, or "".
@@ -549,7 +621,7 @@ int main(int argc, char** argv) {
     // Started as root on an installed node, the commands that write its state run as the user
     // the services run as, so that the files they create stay the services'.
     try {
-        if (command == "allowlist" || command == "admin")
+        if (command == "allowlist" || command == "admin" || command == "drain")
             app::become_owner_of(
                 app::state_directory_of_args(args, "/var/lib/edgeway/core", &any_state_directory));
         else if (command == "turn")
@@ -571,6 +643,8 @@ int main(int argc, char** argv) {
     if (command == "webbridge-demo") return demo::webbridge_demo_main(args);
     if (command == "pki") return run_pki(args);
     if (command == "init") return app::run_init_command(args, std::cout, std::cerr);
+    if (command == "drain")
+        return app::run_drain_command(args, &drain_target, std::cout, std::cerr);
     if (command == "allowlist") return app::run_allowlist_command(args, std::cout, std::cerr);
     if (command == "backup") return app::run_backup_command(args, std::cin, std::cout, std::cerr);
     if (command == "restore") return app::run_restore_command(args, std::cin, std::cout, std::cerr);

@@ -16,7 +16,12 @@ void notify_reloading() {
 }
 
 void notify_stopping() {
-    sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping: draining");
+}
+
+void notify_status(std::string_view status) {
+    const std::string message = "STATUS=" + std::string(status);
+    sd_notify(0, message.c_str());
 }
 
 }  // namespace edgeway::app

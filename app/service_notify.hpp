@@ -10,5 +10,7 @@ namespace edgeway::app {
 void notify_ready(std::string_view status);
 void notify_reloading();
 void notify_stopping();
+// A new STATUS= line (systemctl status shows it) while the state stays the same.
+void notify_status(std::string_view status);
 
 }  // namespace edgeway::app

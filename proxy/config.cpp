@@ -171,6 +171,12 @@ void read_link_timing(Fields fields, LinkTiming& timing, bool dialler) {
     fields.no_others();
 }
 
+// The "drain" object of either role.
+void read_drain(Fields fields, DrainSettings& drain) {
+    fields.millis("deadline_ms", drain.deadline, 0, 3600ull * 1000);
+    fields.no_others();
+}
+
 }  // namespace
 
 namespace {
@@ -278,6 +284,7 @@ EdgeConfig load_edge_config(const std::filesystem::path& file) {
     limits.no_others();
 
     read_link_timing(top.object("link"), config.link, false);
+    read_drain(top.object("drain"), config.drain);
     top.path("state_directory", config.state_directory, false);
     config.admin = read_admin(top);
     config.turn = read_turn(top, config.state_directory);
@@ -368,6 +375,7 @@ CoreConfig load_core_config(const std::filesystem::path& file) {
     }
 
     read_link_timing(top.object("link"), config.link, true);
+    read_drain(top.object("drain"), config.drain);
 
     Fields upstream = top.object("upstream");
     upstream.millis("connect_timeout_ms", config.upstream_connect_timeout, 100);

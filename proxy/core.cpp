@@ -4,6 +4,7 @@
 #include "proxy/allowlist_feed.hpp"
 #include "proxy/allowlist_service.hpp"
 #include "proxy/backoff.hpp"
+#include "proxy/drain.hpp"
 #include "proxy/link_board.hpp"
 #include "proxy/link_session.hpp"
 #include "proxy/listen.hpp"
@@ -11,18 +12,23 @@
 #include "proxy/reload_report.hpp"
 #include "proxy/upstream.hpp"
 #include "proxy/upstream_checker.hpp"
+#include "proxy/websocket_relay.hpp"
 
 #include "tls/tls.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include <algorithm>
+#include <future>
 #include <map>
 #include <mutex>
 #include <random>
@@ -35,19 +41,31 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using asio::use_awaitable;
 using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
 // A link that stayed up this long is considered healthy: the next failure starts a fresh backoff.
 constexpr std::chrono::seconds kHealthyLink{10};
+// At a drain's start, how long the final GOAWAYs may take (LinkSession sends them a second
+// after the notice at the latest); at its end, how long the links have to close
+// (LinkSession::finish bounds it itself).
+constexpr std::chrono::milliseconds kFinalGoawayLimit{1500};
+constexpr std::chrono::seconds kLinksCloseLimit{4};
 constexpr std::chrono::seconds kDialTimeout{10};
 
 struct CoreWorker {
+    explicit CoreWorker(InFlight& in_flight) : websockets(in_flight) {}
+    // Before io: the coroutines io destroys at the end unregister their WebSockets here.
+    WebSocketSet websockets;
     asio::io_context io{1};
     std::vector<std::shared_ptr<LinkSession>> links;  // used on io's thread only
     UpstreamPool pool;                                // likewise
     Broadcast rules_changed{io.get_executor()};       // wakes the allow-list feeds
+    Signal links_changed{io.get_executor()};          // a link of `links` ended
+    std::vector<std::weak_ptr<LinkStream>> feeds;     // the allow-list feeds served
     bool stopping = false;
+    bool draining = false;  // no more dials: the links close once their streams are done
 };
 
 // One link the core keeps to one edge (links_per_edge of them per edge): dialled, redialled
@@ -77,6 +95,7 @@ std::map<std::string, EdgeTarget> wanted_links(const CoreConfig& config) {
 struct Core::Impl {
     LiveConfig<CoreConfig> config;
     Logger& log;
+    InFlight in_flight;  // before workers, whose coroutines hold tickets to the end
     std::vector<std::unique_ptr<CoreWorker>> workers;
     // Swapped whole on reload: the next dial takes the current one. Null while the link
     // certificates cannot be used; link_tls_error says why.
@@ -158,10 +177,10 @@ struct Core::Impl {
             timing.reconnect_min, timing.reconnect_max,
             static_cast<unsigned>(std::random_device{}() ^ std::hash<std::string>{}(key)));
         board.connecting(key, edge.address, edge.server_name);
-        while (!worker.stopping && !keeper->retired) {
+        while (!worker.stopping && !worker.draining && !keeper->retired) {
             std::string reason;
             auto tls = co_await dial(edge, reason);
-            if (tls && keeper->retired) break;  // removed while dialling
+            if (tls && (keeper->retired || worker.draining)) break;  // removed while dialling
             if (tls) {
                 LinkSession::Settings settings;
                 settings.timing = config.get()->link;
@@ -173,15 +192,21 @@ struct Core::Impl {
                     });
                 link->set_stream_handler([this, &worker](std::shared_ptr<LinkStream> stream) {
                     auto on_done = [this](std::exception_ptr error) { log_failure(error); };
-                    if (is_allowlist_feed(*stream))
+                    if (is_allowlist_feed(*stream)) {
+                        std::erase_if(worker.feeds,
+                                      [](const auto& feed) { return feed.expired(); });
+                        worker.feeds.push_back(stream);
                         asio::co_spawn(worker.io,
                                        serve_allowlist_feed(std::move(stream), allowlist.rules(),
                                                             worker.rules_changed),
                                        on_done);
-                    else
-                        asio::co_spawn(worker.io,
-                                       forward_upstream(*upstream, worker.pool, std::move(stream)),
-                                       on_done);
+                    } else {
+                        // Counted from here, before anything a drain could look at in between.
+                        asio::co_spawn(
+                            worker.io,
+                            forward(worker, InFlight::Ticket(in_flight), std::move(stream)),
+                            on_done);
+                    }
                 });
                 worker.links.push_back(link);
                 keeper->link = link;
@@ -189,9 +214,10 @@ struct Core::Impl {
                 reason = co_await link->run();
                 keeper->link.reset();
                 std::erase(worker.links, link);
+                worker.links_changed.notify();
                 if (std::chrono::steady_clock::now() - up_since >= kHealthyLink) backoff.reset();
             }
-            if (worker.stopping || keeper->retired) break;
+            if (worker.stopping || worker.draining || keeper->retired) break;
             board.failed(key, reason);
             const auto delay = backoff.next();
             if (tls)
@@ -207,6 +233,12 @@ struct Core::Impl {
             board.remove(key);
             log.info("link {} closed: its edge is no longer configured", key);
         }
+    }
+
+    // One request (or WebSocket) from a link, counted while in flight.
+    awaitable<void> forward(CoreWorker& worker, InFlight::Ticket,
+                            std::shared_ptr<LinkStream> stream) {
+        co_await forward_upstream(*upstream, worker.pool, worker.websockets, std::move(stream));
     }
 
     void add_keeper(const std::string& key, const EdgeTarget& edge) {
@@ -303,7 +335,8 @@ struct Core::Impl {
         warn_lab_settings(*initial);
 
         const unsigned count = std::max(1u, initial->workers);
-        for (unsigned i = 0; i < count; ++i) workers.push_back(std::make_unique<CoreWorker>());
+        for (unsigned i = 0; i < count; ++i)
+            workers.push_back(std::make_unique<CoreWorker>(in_flight));
         for (auto& worker : workers)
             allowlist.on_publish(
                 [w = worker.get()] { asio::post(w->io, [w] { w->rules_changed.notify(); }); });
@@ -329,6 +362,7 @@ struct Core::Impl {
         note_applied(report, "hosts_file", running->hosts_file, next.hosts_file);
         note_applied(report, "resolve", running->resolve, next.resolve);
         note_applied(report, "link", running->link, next.link);
+        note_applied(report, "drain", running->drain, next.drain);
         const auto upstream_fields = [](const CoreConfig& c) {
             return std::tie(c.upstream_connect_timeout, c.upstream_response_timeout,
                             c.upstream_health_check_interval, c.upstream_health_check_path);
@@ -353,6 +387,64 @@ struct Core::Impl {
         update_keepers(next);
         allowlist.configuration_changed();
         return report;
+    }
+
+    DrainProgress drain(Millis deadline, const DrainObserver& observer) {
+        if (!upstream) throw std::runtime_error("the core is not running");
+        const auto start = std::chrono::steady_clock::now();
+        // A keeper waiting to redial stops now (the keepers change only on reload, which no
+        // longer happens once a drain began).
+        for (auto& [key, keeper] : keepers)
+            asio::post(keeper->worker.io, [keeper] { keeper->pause.cancel(); });
+        // Until each link's final GOAWAY went out, streams still arrive that count as in
+        // flight once taken: what is in flight is known only from then on.
+        std::vector<std::future<void>> notified;
+        for (auto& worker : workers)
+            notified.push_back(asio::co_spawn(worker->io, start_drain(*worker), asio::use_future));
+        for (auto& done : notified) done.wait();
+        auto progress = wait_for_in_flight(log, in_flight, start, deadline, observer, [this] {
+            for (auto& worker : workers)
+                asio::post(worker->io,
+                           [w = worker.get()] { w->websockets.close_all_for_restart(); });
+        });
+        // What is queued goes out, then the links close.
+        std::vector<std::future<void>> closed;
+        for (auto& worker : workers)
+            closed.push_back(asio::co_spawn(worker->io, finish_links(*worker), asio::use_future));
+        for (auto& done : closed) done.wait_for(kLinksCloseLimit + std::chrono::seconds(1));
+        return progress;
+    }
+
+    // No more dials; a GOAWAY on every link, and a wait (bounded: a link sends it a second after
+    // its notice at the latest) until the final one of each went out.
+    static awaitable<void> start_drain(CoreWorker& worker) {
+        worker.draining = true;
+        auto pending = std::make_shared<std::size_t>(worker.links.size());
+        auto sent = std::make_shared<Signal>(worker.io.get_executor());
+        for (auto& link : worker.links)
+            link->drain([pending, sent] {
+                --*pending;
+                sent->notify();
+            });
+        asio::steady_timer limit(worker.io, kFinalGoawayLimit);
+        while (*pending > 0) {
+            auto woken = co_await (sent->wait() || limit.async_wait(asio::as_tuple(use_awaitable)));
+            if (woken.index() == 1) break;
+        }
+    }
+
+    // The allow-list feeds end (the edges take that calmly from a link under GOAWAY), then each
+    // link closes as soon as its last stream is done.
+    static awaitable<void> finish_links(CoreWorker& worker) {
+        for (auto& feed : worker.feeds)
+            if (auto stream = feed.lock()) stream->finish();
+        for (auto& link : worker.links) link->finish("the core drained");
+        asio::steady_timer limit(worker.io, kLinksCloseLimit);
+        while (!worker.links.empty()) {
+            auto woken = co_await (worker.links_changed.wait() ||
+                                   limit.async_wait(asio::as_tuple(use_awaitable)));
+            if (woken.index() == 1) break;
+        }
     }
 
     void stop() {
@@ -392,6 +484,12 @@ Core::~Core() {
 }
 void Core::start() {
     impl_->start();
+}
+DrainProgress Core::drain(Millis deadline, const DrainObserver& observer) {
+    return impl_->drain(deadline, observer);
+}
+void Core::hurry_drain() {
+    impl_->in_flight.hurry();
 }
 void Core::stop() {
     impl_->stop();

@@ -5,11 +5,14 @@
 #include "proxy/edge_worker.hpp"
 #include "proxy/http_util.hpp"
 #include "proxy/relay_buffer.hpp"
+#include "proxy/websocket_relay.hpp"
 
 #include "tls/stream.hpp"
 #include "tls/tls.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -31,8 +34,10 @@ using Stream = tls::Stream;
 using namespace asio::experimental::awaitable_operators;
 
 constexpr std::size_t kHeadBuffer = 16 * 1024;
-// A relay buffer bigger than this is dropped when the connection goes quiet.
-constexpr std::size_t kIdleKeep = 4096;
+// A request refused by a draining core goes to another link at most this often in all, with
+// at most this much of its body (read before the refusal) kept to be sent again.
+constexpr int kMaxAttempts = 4;
+constexpr std::size_t kMaxReplay = 64 * 1024;
 
 // What the access log says about one request.
 struct Exchange {
@@ -53,6 +58,7 @@ struct Exchange {
     bool upload_done = false;
     unsigned upload_failure = 0;  // status to answer when reading the body failed
     bool keep_alive = true;
+    bool refused = false;  // the core refused the stream (GOAWAY race): send it elsewhere
 };
 
 // The /metrics label of a request the edge answered itself.
@@ -90,6 +96,9 @@ class DownstreamSession {
     }
 
     awaitable<void> run() {
+        // Busy (counted in flight, for a drain to wait on) from the handshake on; idle only
+        // while waiting for the next request on a keep-alive connection.
+        busy_.emplace(context_.in_flight);
         // Room for a whole request head (and body pieces of a TLS record) in one read.
         buffer_.reserve(kHeadBuffer);
         stream_->expires_after(limits_.handshake_timeout);
@@ -103,8 +112,10 @@ class DownstreamSession {
         bool keep_alive = true;
         for (bool first = true; keep_alive; first = false) {
             if (!first && !co_await wait_next_request()) break;
-            keep_alive = co_await serve_one();
+            keep_alive = co_await serve_one() && !worker_.closes_connections;
         }
+        // The close_notify goes out at once; waiting for the client's is nothing to drain for.
+        busy_.reset();
         stream_->expires_after(std::chrono::seconds(2));
         co_await stream_->async_shutdown(asio::as_tuple(use_awaitable));
     }
@@ -112,11 +123,22 @@ class DownstreamSession {
   private:
     // Between requests a connection may sit idle for the keep-alive time; the header timeout
     // starts with the first byte of the next request, so a slow sender cannot stretch it.
+    // A drain (or a worker left without a link) ends the wait at once: the connection closes,
+    // and a client that was about to send its next request sends it on a new connection.
     awaitable<bool> wait_next_request() {
         if (buffer_.size() > 0) co_return true;
+        if (worker_.closes_connections) co_return false;
+        busy_.reset();
         stream_->expires_after(limits_.keepalive_timeout);
-        auto [ec, n] =
-            co_await stream_->async_read_some(buffer_.prepare(4096), asio::as_tuple(use_awaitable));
+        // Only this read is cancelled, and only while it waits: a request that has arrived is
+        // never lost, it is served.
+        asio::cancellation_signal wake;
+        worker_.idle.insert(&wake);
+        auto [ec, n] = co_await stream_->async_read_some(
+            buffer_.prepare(4096),
+            asio::bind_cancellation_slot(wake.slot(), asio::as_tuple(use_awaitable)));
+        worker_.idle.erase(&wake);
+        busy_.emplace(context_.in_flight);
         if (ec) co_return false;
         buffer_.commit(n);
         co_return true;
@@ -204,64 +226,108 @@ class DownstreamSession {
         context_.log.debug("trace={} allowed by {}", exchange.trace, check.rule);
 
         const bool has_body = !parser.is_done();
-        auto link = worker_.pick_link();
-        if (!link) {
-            co_await refuse(exchange, 503, "Service Unavailable",
-                            "No traversal link to the inside is up. Try again shortly.", "no link");
-            co_return !has_body && parser.keep_alive();
-        }
+        const http::verb method = request.method();
+        const bool expects_continue =
+            !websocket && has_body && beast::iequals(request[http::field::expect], "100-continue");
+        const Headers headers = request_headers(request, check.request, exchange, websocket);
+        exchange.keep_alive = parser.keep_alive() && !worker_.closes_connections;
+        std::optional<http::request_parser<http::buffer_body>> body_parser;
+        if (has_body) body_parser.emplace(std::move(parser));
+        replay_.clear();
+        replay_kept_ = true;
 
-        Headers headers = request_headers(request, check.request, exchange, websocket);
-        auto stream = link->open_stream(headers, !has_body && !websocket);
-        if (!stream) {
-            co_await refuse(exchange, 503, "Service Unavailable",
-                            "The traversal link cannot take a new request.", "link busy");
-            co_return false;
-        }
-        exchange.keep_alive = parser.keep_alive();
-
-        if (!websocket && has_body &&
-            beast::iequals(request[http::field::expect], "100-continue")) {
-            // Answered here, so the client does not wait for the web bridge to ask for the body.
-            static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-            stream_->expires_after(limits_.io_timeout);
-            co_await asio::async_write(*stream_, asio::buffer(cont), asio::as_tuple(use_awaitable));
-        }
-
-        if (websocket) {
-            co_await relay_websocket(*stream, exchange);
-            log_access(exchange);
-            co_return false;
-        }
-        if (has_body) {
-            http::request_parser<http::buffer_body> body_parser(std::move(parser));
-            auto result = co_await (relay_response(*stream, exchange, request.method()) ||
-                                    upload(body_parser, *stream, exchange));
-            if (result.index() == 1 && !exchange.response_started) {
-                // The body could not be read: the web bridge's answer would be about a request
-                // that never arrived whole.
-                stream->reset(true);
-                // Named first: GCC 12 destroys a ?: temporary inside co_await arguments twice.
-                const bool too_large = exchange.upload_failure == 413;
-                const unsigned status = too_large ? 413 : 400;
-                const std::string_view title = too_large ? "Payload Too Large" : "Bad Request";
-                std::string detail = "The request body could not be read.";
-                if (too_large)
-                    detail = fmt::format("The request body is larger than {} bytes.",
-                                         limits_.max_body_bytes);
-                co_await refuse(exchange, status, title, detail, "body");
+        // A stream the core refused (it is draining: the stream raced its GOAWAY) was never
+        // processed, so it goes again on another link, with the body read so far.
+        for (int attempt = 1;; ++attempt) {
+            auto link = worker_.pick_link();
+            if (!link) {
+                co_await refuse(exchange, 503, "Service Unavailable",
+                                "No traversal link to the inside is up. Try again shortly.",
+                                "no link");
+                co_return !has_body && exchange.keep_alive;
+            }
+            auto stream = link->open_stream(headers, !has_body && !websocket);
+            if (!stream) {
+                co_await refuse(exchange, 503, "Service Unavailable",
+                                "The traversal link cannot take a new request.", "link busy");
                 co_return false;
             }
-            if (!exchange.upload_done) {
-                // The response is complete but the body is not: stop the upload on both hops.
-                exchange.keep_alive = false;
-                stream->reset();
+            if (expects_continue && attempt == 1) {
+                // Answered here, so the client does not wait for the web bridge to ask for it.
+                static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+                stream_->expires_after(limits_.io_timeout);
+                co_await asio::async_write(*stream_, asio::buffer(cont),
+                                           asio::as_tuple(use_awaitable));
             }
-        } else {
-            co_await relay_response(*stream, exchange, request.method());
+            const auto outcome = co_await exchange_on(*stream, exchange, method,
+                                                      body_parser ? &*body_parser : nullptr);
+            if (outcome == Outcome::body_failed) co_return false;
+            if (!exchange.refused) break;
+            exchange.refused = false;
+            if (attempt == kMaxAttempts || !replay_kept_) {
+                co_await refuse(exchange, 503, "Service Unavailable",
+                                "The inside is restarting. Try again shortly.",
+                                "refused by every link tried (the cores are draining)");
+                co_return false;
+            }
+            context_.log.info(
+                "trace={} refused by {} (GOAWAY: the core is draining): sent again "
+                "on another link",
+                exchange.trace, link->peer());
         }
         log_access(exchange);
-        co_return exchange.keep_alive;
+        co_return exchange.keep_alive && !websocket;
+    }
+
+    enum class Outcome { done, body_failed };
+
+    // One attempt at the exchange on a stream. exchange.refused tells that the core refused
+    // the stream before doing anything with it.
+    awaitable<Outcome> exchange_on(LinkStream& stream, Exchange& exchange, http::verb method,
+                                   http::request_parser<http::buffer_body>* body) {
+        if (exchange.websocket) {
+            co_await relay_websocket(stream, exchange);
+            co_return Outcome::done;
+        }
+        if (!body) {
+            co_await relay_response(stream, exchange, method);
+            co_return Outcome::done;
+        }
+        auto result =
+            co_await (relay_response(stream, exchange, method) || upload(*body, stream, exchange));
+        if (exchange.refused) co_return Outcome::done;
+        if (result.index() == 1 && !exchange.response_started) {
+            // The body could not be read: the web bridge's answer would be about a request that
+            // never arrived whole.
+            stream.reset(true);
+            // Named first: GCC 12 destroys a ?: temporary inside co_await arguments twice.
+            const bool too_large = exchange.upload_failure == 413;
+            const unsigned status = too_large ? 413 : 400;
+            const std::string_view title = too_large ? "Payload Too Large" : "Bad Request";
+            std::string detail = "The request body could not be read.";
+            if (too_large)
+                detail = fmt::format("The request body is larger than {} bytes.",
+                                     limits_.max_body_bytes);
+            co_await refuse(exchange, status, title, detail, "body");
+            co_return Outcome::body_failed;
+        }
+        if (!exchange.upload_done) {
+            // The response is complete but the body is not: stop the upload on both hops.
+            exchange.keep_alive = false;
+            stream.reset();
+        }
+        co_return Outcome::done;
+    }
+
+    // The body read so far, kept until the core has answered, in case it refuses the stream.
+    void keep_for_replay(std::string_view piece) {
+        if (!replay_kept_) return;
+        if (replay_.size() + piece.size() > kMaxReplay) {
+            replay_kept_ = false;
+            std::string().swap(replay_);
+            return;
+        }
+        replay_.append(piece);
     }
 
     // What the core receives is the normalised request: exactly what the allow list checked.
@@ -302,6 +368,8 @@ class DownstreamSession {
     // response side decides when the exchange is over).
     awaitable<void> upload(http::request_parser<http::buffer_body>& parser, LinkStream& stream,
                            Exchange& exchange) {
+        // Sent again to another link: the body read before the first one refused it.
+        if (!replay_.empty() && co_await stream.write(replay_)) co_await park();
         const std::size_t size = body_buffer_size(parser.content_length());
         const std::unique_ptr<char[]> chunk(new char[size]);  // not zeroed: it is written first
         while (!parser.is_done()) {
@@ -320,6 +388,7 @@ class DownstreamSession {
             const std::size_t got = size - parser.get().body().size;
             if (got == 0) continue;
             exchange.bytes_in += got;
+            keep_for_replay({chunk.get(), got});
             if (auto error = co_await stream.write({chunk.get(), got})) {
                 // The stream ended first (the core answered early or failed): keep waiting for
                 // the response side, which knows what to tell the client.
@@ -340,9 +409,16 @@ class DownstreamSession {
 
     awaitable<void> relay_response(LinkStream& stream, Exchange& exchange, http::verb method) {
         if (co_await stream.wait_headers()) {
+            if (stream.refused()) {
+                exchange.refused = true;
+                co_return;
+            }
             co_await bad_gateway(exchange, "the traversal link failed before the response");
             co_return;
         }
+        // The core took the request: it will not be sent again.
+        replay_kept_ = false;
+        std::string().swap(replay_);
         const Headers& headers = stream.headers();
         const std::string_view status_text = find_header(headers, ":status");
         const unsigned status = static_cast<unsigned>(std::atoi(std::string(status_text).c_str()));
@@ -357,6 +433,8 @@ class DownstreamSession {
         std::string head = status_line(status);
         append_fields(head, headers);
         if (chunked) head += "Transfer-Encoding: chunked\r\n";
+        // A drain that began while the request was under way closes the connection after it.
+        if (worker_.closes_connections) exchange.keep_alive = false;
         if (!exchange.keep_alive) head += "Connection: close\r\n";
         head += "\r\n";
         exchange.status = status;
@@ -417,6 +495,10 @@ class DownstreamSession {
 
     awaitable<void> relay_websocket(LinkStream& stream, Exchange& exchange) {
         if (co_await stream.wait_headers()) {
+            if (stream.refused()) {
+                exchange.refused = true;
+                co_return;
+            }
             co_await bad_gateway(exchange, "the traversal link failed before the upgrade");
             co_return;
         }
@@ -438,39 +520,14 @@ class DownstreamSession {
         exchange.response_started = true;
         if (!co_await send(head)) co_return;
         stream_->expires_never();
-        co_await (websocket_up(stream, exchange) || websocket_down(stream, exchange));
-        stream.reset();
-    }
-
-    awaitable<void> websocket_up(LinkStream& stream, Exchange& exchange) {
-        // Bytes the client sent right behind its upgrade request are already buffered.
-        if (buffer_.size() > 0) {
-            const std::string early = beast::buffers_to_string(buffer_.data());
-            exchange.bytes_in += early.size();
-            if (co_await stream.write(early)) co_return;
-        }
-        // From here on the connection is a byte pipe: the request buffer is not needed again.
+        // Bytes the client sent right behind its upgrade request are already buffered; from
+        // here on the connection is a byte pipe and the request buffer is not needed again.
+        std::string early = beast::buffers_to_string(buffer_.data());
         buffer_ = beast::flat_buffer();
-        RelayBuffer chunk;
-        for (;;) {
-            auto [ec, n] = co_await relay_read(*stream_, chunk);
-            if (ec) break;
-            exchange.bytes_in += n;
-            if (co_await stream.write(chunk.view(n))) co_return;
-            chunk.release_if_quiet(n);
-        }
-        stream.finish();
-        co_await park();
-    }
-
-    awaitable<void> websocket_down(LinkStream& stream, Exchange& exchange) {
-        std::string data;
-        while (!co_await stream.read(data)) {
-            exchange.bytes_out += data.size();
-            if (!co_await send(data)) co_return;
-            // An idle WebSocket keeps no copy of its last message.
-            if (data.capacity() > kIdleKeep) std::string().swap(data);
-        }
+        WebSocketRelay relay(WebSocketRelay::Hop::edge, {*stream_, stream, limits_.io_timeout},
+                             {exchange.bytes_in, exchange.bytes_out}, worker_.websockets);
+        co_await relay.run(std::move(early));
+        stream.reset();
     }
 
     awaitable<bool> send(std::string_view bytes) {
@@ -520,7 +577,7 @@ class DownstreamSession {
     // Answers with a page of the edge's own and logs the request as refused.
     awaitable<void> refuse(Exchange& exchange, unsigned status, std::string_view title,
                            std::string_view detail, std::string_view reason = {}, bool log = true) {
-        const bool close = status != 403 && status != 503;
+        const bool close = (status != 403 && status != 503) || worker_.closes_connections;
         exchange.status = status;
         exchange.refusal = refusal_label(status);
         exchange.detail = reason.empty() ? std::string(detail) : std::string(reason);
@@ -559,6 +616,9 @@ class DownstreamSession {
     std::string client_;
     std::optional<Stream> stream_;
     beast::flat_buffer buffer_;
+    std::optional<InFlight::Ticket> busy_;  // held while a request is under way
+    std::string replay_;                    // see keep_for_replay()
+    bool replay_kept_ = true;
 };
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -32,6 +33,8 @@ using asio::ip::tcp;
 struct Edge::Impl {
     LiveConfig<EdgeConfig> config;
     Logger& log;
+    InFlight in_flight;  // before workers, whose coroutines hold tickets to the end
+    std::atomic<bool> draining{false};
     std::vector<std::unique_ptr<EdgeWorker>> workers;
     SharedRules rules;  // the last rule set a core pushed; empty until then
     std::unique_ptr<EdgeContext> context;
@@ -133,21 +136,40 @@ struct Edge::Impl {
                 asio::co_spawn(worker.io, receive_allowlist_feed(std::move(up), rules, log),
                                on_done("allow-list feed"));
             }
+            paths_changed(worker);
         });
+        link->set_goaway_handler([this, &worker] { paths_changed(worker); });
         worker.links.push_back(link);
         const std::string reason = co_await link->run();
         std::erase(worker.links, link);
+        paths_changed(worker);
         board.failed(name, reason);
     }
 
+    // On `changed`'s thread, when one of its links came up, got a GOAWAY or went: recounts its
+    // ready links; a worker left without any while another has some closes its keep-alive
+    // connections after their current request, so that browsers reconnect to a worker (and a
+    // core) that can serve them.
+    void paths_changed(EdgeWorker& changed) {
+        changed.ready_links = changed.count_ready_links();
+        bool any_ready = false;
+        for (const auto& worker : workers) any_ready |= worker->ready_links > 0;
+        for (auto& worker : workers) {
+            const bool close = draining || (worker->ready_links == 0 && any_ready);
+            if (worker->closes_connections.exchange(close) == close || !close) continue;
+            asio::post(worker->io, [w = worker.get()] { w->close_idle(); });
+        }
+    }
+
     // A browser connection is served on the worker that accepted it, unless that worker has no
-    // link while another has one (fewer links than workers): then it moves there before its TLS
-    // handshake, so that it is not refused while a path to the inside exists.
+    // link that takes streams while another has one (fewer links than workers, or a core
+    // draining): then it moves there before its TLS handshake, so that it is not refused while
+    // a path to the inside exists.
     void serve_browser(EdgeWorker& acceptor_worker, tcp::socket socket) {
         EdgeWorker* worker = &acceptor_worker;
-        if (worker->link_count == 0)
+        if (worker->ready_links == 0)
             for (auto& other : workers)
-                if (other->link_count > 0) {
+                if (other->ready_links > 0) {
                     worker = other.get();
                     break;
                 }
@@ -162,7 +184,8 @@ struct Edge::Impl {
     void start() {
         const auto initial = config.get();
         const unsigned count = std::max(1u, initial->workers);
-        for (unsigned i = 0; i < count; ++i) workers.push_back(std::make_unique<EdgeWorker>());
+        for (unsigned i = 0; i < count; ++i)
+            workers.push_back(std::make_unique<EdgeWorker>(in_flight));
         EdgeWorker& first = *workers.front();
 
         link_tls = make_link_context(*initial);
@@ -176,8 +199,8 @@ struct Edge::Impl {
             https_endpoint = https_acceptors.back().local_endpoint();
         }
         https_port = https_endpoint.port();
-        context =
-            std::make_unique<EdgeContext>(config, log, https_tls, https_port, rules, requests);
+        context = std::make_unique<EdgeContext>(config, log, https_tls, https_port, rules, requests,
+                                                in_flight);
         log.info("https listening on {}", to_string(https_endpoint));
 
         link_acceptor.emplace(
@@ -236,6 +259,43 @@ struct Edge::Impl {
         for (auto& worker : workers) threads.emplace_back([w = worker.get()] { w->io.run(); });
     }
 
+    // Runs f(worker, index) on every worker's thread and waits until all have.
+    template <typename F>
+    void on_every_worker(F f) {
+        std::vector<std::future<void>> done;
+        for (std::size_t i = 0; i < workers.size(); ++i) {
+            auto ran = std::make_shared<std::promise<void>>();
+            done.push_back(ran->get_future());
+            asio::post(workers[i]->io, [f, i, ran, w = workers[i].get()] {
+                f(*w, i);
+                ran->set_value();
+            });
+        }
+        for (auto& d : done) d.wait();
+    }
+
+    DrainProgress drain(Millis deadline, const DrainObserver& observer) {
+        if (!context) throw std::runtime_error("the edge is not running");
+        const auto start = std::chrono::steady_clock::now();
+        draining = true;
+        on_every_worker([this](EdgeWorker& worker, std::size_t i) {
+            boost::system::error_code ignored;
+            https_acceptors[i].close(ignored);
+            if (i == 0) {
+                if (link_acceptor) link_acceptor->close(ignored);
+                if (redirect_acceptor) redirect_acceptor->close(ignored);
+            }
+            worker.closes_connections = true;
+            worker.close_idle();
+        });
+        log.info("draining: stopped accepting connections (https, redirect, links)");
+        return wait_for_in_flight(log, in_flight, start, deadline, observer, [this] {
+            for (auto& worker : workers)
+                asio::post(worker->io,
+                           [w = worker.get()] { w->websockets.close_all_for_restart(); });
+        });
+    }
+
     void stop() {
         for (std::size_t i = 0; i < workers.size(); ++i) {
             EdgeWorker& worker = *workers[i];
@@ -272,6 +332,12 @@ std::uint16_t Edge::redirect_port() const {
 std::uint16_t Edge::link_port() const {
     return impl_->link_port;
 }
+DrainProgress Edge::drain(Millis deadline, const DrainObserver& observer) {
+    return impl_->drain(deadline, observer);
+}
+void Edge::hurry_drain() {
+    impl_->in_flight.hurry();
+}
 void Edge::stop() {
     impl_->stop();
 }
@@ -294,6 +360,7 @@ ReloadReport Edge::reload(EdgeConfig next) {
     note_applied(report, "log_level", running->log_level, next.log_level);
     note_applied(report, "limits", running->limits, next.limits);
     note_applied(report, "link", running->link, next.link);
+    note_applied(report, "drain", running->drain, next.drain);
     note_applied(report, "public_https_port", running->public_https_port, next.public_https_port);
     impl.log.set_level(next.log_level);
     try {

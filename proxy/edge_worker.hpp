@@ -2,33 +2,60 @@
 // connection accepted on a worker is served by that worker's links only, so no lock is needed.
 #pragma once
 
+#include "proxy/drain.hpp"
 #include "proxy/link_session.hpp"
 #include "proxy/live_config.hpp"
 #include "proxy/proxy.hpp"
 #include "proxy/shared_rules.hpp"
+#include "proxy/websocket_relay.hpp"
 
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include <atomic>
 #include <memory>
+#include <set>
 #include <vector>
 
 namespace edgeway::proxy {
 
 struct EdgeWorker {
+    explicit EdgeWorker(InFlight& in_flight) : websockets(in_flight) {}
+    // Before io: the coroutines io destroys at the end unregister their WebSockets here.
+    WebSocketSet websockets;
     boost::asio::io_context io{1};
     std::vector<std::shared_ptr<LinkSession>> links;  // used on io's thread only
     std::atomic<unsigned> link_count{0};              // read by the link acceptor
+    // Links that take new streams (up, no GOAWAY); read by the other workers' acceptors.
+    std::atomic<unsigned> ready_links{0};
+    // Keep-alive connections end after their current request: the edge is draining, or this
+    // worker's links all went (or got a GOAWAY) while another worker has one, which new
+    // connections then go to.
+    std::atomic<bool> closes_connections{false};
+    // Keep-alive connections waiting for their next request; emitting one ends its wait.
+    std::set<boost::asio::cancellation_signal*> idle;  // used on io's thread only
 
-    // The ready link with the fewest open streams, or null when none is up.
+    // The ready link with the fewest open streams, or null when none is up. A link that got a
+    // GOAWAY is not ready: it takes no new stream.
     std::shared_ptr<LinkSession> pick_link() const {
         std::shared_ptr<LinkSession> best;
         for (const auto& link : links)
             if (link->ready() && (!best || link->open_streams() < best->open_streams()))
                 best = link;
         return best;
+    }
+
+    unsigned count_ready_links() const {
+        unsigned ready = 0;
+        for (const auto& link : links) ready += link->ready();
+        return ready;
+    }
+
+    // On io's thread: the idle keep-alive connections close now.
+    void close_idle() {
+        for (auto* wait : idle) wait->emit(boost::asio::cancellation_type::all);
     }
 };
 
@@ -42,6 +69,7 @@ struct EdgeContext {
     std::uint16_t https_port;  // the port bound; redirects name public_https_port when set
     const SharedRules& rules;
     telemetry::RequestLog& requests;
+    InFlight& in_flight;  // the requests and WebSockets being served, for a drain
 };
 
 // One browser connection: TLS, HTTP/1.1 keep-alive, each request forwarded over a link.

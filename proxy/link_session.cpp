@@ -14,7 +14,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <array>
+#include <utility>
 
 namespace edgeway::proxy {
 namespace {
@@ -28,6 +30,14 @@ constexpr std::size_t kReadBufferSize = 64 * 1024;
 constexpr std::size_t kWriteBatchSize = 64 * 1024;
 // How often the keepalive loop looks at the link; bounds how late a dead peer is noticed.
 constexpr std::chrono::milliseconds kKeepaliveTick{250};
+// A drain's final GOAWAY follows the shutdown notice once the edge answered the PING sent with
+// it, or after this long when it does not.
+constexpr std::chrono::seconds kNoticeGrace{1};
+// A finishing link closes once everything queued went out, or after this long.
+constexpr std::chrono::seconds kFinishGrace{2};
+// The opaque data of the PING sent with the shutdown notice, told apart from keepalive PINGs.
+constexpr std::uint8_t kDrainPing[8] = {'e', 'd', 'g', 'e', 'd', 'r', 'n', '1'};
+constexpr std::int32_t kNoticeLastStream = (1u << 31) - 1;  // what a shutdown notice carries
 
 LinkStream* stream_of(nghttp2_session* session, std::int32_t id) {
     return static_cast<LinkStream*>(nghttp2_session_get_stream_user_data(session, id));
@@ -54,6 +64,10 @@ struct LinkSession::Callbacks {
         if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST ||
             link.role_ != Role::core)
             return 0;
+        // Above the last stream our final GOAWAY names (submitted, not yet sent): nghttp2
+        // refuses it when the GOAWAY goes out, and the edge retries it elsewhere. It must not
+        // reach the web bridge meanwhile.
+        if (link.last_stream_taken_ >= 0 && frame->hd.stream_id > link.last_stream_taken_) return 0;
         auto stream = std::make_shared<LinkStream>(link, link.executor());
         stream->set_id(frame->hd.stream_id);
         link.streams_[frame->hd.stream_id] = stream;
@@ -88,8 +102,13 @@ struct LinkSession::Callbacks {
                 }
                 break;
             case NGHTTP2_GOAWAY:
-                // The peer takes no new streams; those in flight finish.
-                link.closing_ = true;
+                link.on_goaway(frame->goaway.last_stream_id);
+                break;
+            case NGHTTP2_PING:
+                if ((frame->hd.flags & NGHTTP2_FLAG_ACK) && link.draining_ &&
+                    std::equal(std::begin(kDrainPing), std::end(kDrainPing),
+                               frame->ping.opaque_data))
+                    link.send_final_goaway();
                 break;
             case NGHTTP2_HEADERS:
                 if (LinkStream* stream = stream_of(session, frame->hd.stream_id)) {
@@ -256,9 +275,68 @@ void LinkSession::close(const std::string& reason) {
     fail(reason);
 }
 
+void LinkSession::drain(std::function<void()> sent) {
+    final_goaway_handler_ = std::move(sent);
+    if (draining_ || close_reason_.size()) return final_goaway_done();
+    draining_ = true;
+    closing_ = true;
+    nghttp2_submit_shutdown_notice(session_);
+    nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, kDrainPing);
+    notice_sent_ = Clock::now();
+    log_.info("link to {}: draining: GOAWAY shutdown notice sent", peer_);
+    wake_writer();
+}
+
+void LinkSession::send_final_goaway() {
+    if (last_stream_taken_ >= 0 || close_reason_.size()) return;
+    last_stream_taken_ = nghttp2_session_get_last_proc_stream_id(session_);
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, last_stream_taken_, NGHTTP2_NO_ERROR,
+                          nullptr, 0);
+    log_.info("link to {}: GOAWAY sent, last stream {}: the edge sends later ones elsewhere", peer_,
+              last_stream_taken_);
+    wake_writer();
+    final_goaway_done();
+}
+
+void LinkSession::final_goaway_done() {
+    if (final_goaway_handler_) asio::post(executor(), std::exchange(final_goaway_handler_, {}));
+}
+
+void LinkSession::finish(const std::string& reason) {
+    if (finishing_ || close_reason_.size()) return;
+    finishing_ = true;
+    closing_ = true;
+    finish_reason_ = reason;
+    finish_by_ = Clock::now() + kFinishGrace;
+    // A drain's final GOAWAY waits for the edge's answer to the notice; without a drain it goes
+    // now.
+    if (draining_ && !final_goaway_sent())
+        finish_by_ = std::max(finish_by_, notice_sent_ + kNoticeGrace + kFinishGrace);
+    else if (role_ == Role::core)
+        send_final_goaway();
+    wake_writer();
+}
+
+void LinkSession::on_goaway(std::int32_t last_stream_id) {
+    // The peer takes no new streams; those in flight (up to last_stream_id) finish, nghttp2
+    // closes the later ones as REFUSED_STREAM.
+    closing_ = true;
+    if (role_ != Role::edge) return;
+    if (last_stream_id == kNoticeLastStream)
+        log_.info(
+            "link from {}: GOAWAY shutdown notice: the core is draining; no new streams on it",
+            peer_);
+    else
+        log_.info("link from {}: GOAWAY, last stream {}: no new streams on it", peer_,
+                  last_stream_id);
+    if (!goaway_received_ && goaway_handler_) asio::post(executor(), goaway_handler_);
+    goaway_received_ = true;
+}
+
 void LinkSession::fail(const std::string& reason) {
     if (close_reason_.empty()) close_reason_ = reason;
     closing_ = true;
+    final_goaway_done();
     // Ends the pending read; the other loops are cancelled when it returns.
     socket_.cancel();
     write_wanted_.notify();
@@ -342,7 +420,9 @@ awaitable<void> LinkSession::write_loop() {
         }
         if (batch.empty()) {
             if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) {
-                fail("the HTTP/2 session ended");
+                fail(finishing_         ? finish_reason_
+                     : goaway_received_ ? "the core drained it (GOAWAY)"
+                                        : "the HTTP/2 session ended");
                 co_return;
             }
             co_await write_wanted_.wait();
@@ -365,6 +445,11 @@ awaitable<void> LinkSession::keepalive_loop() {
         timer.expires_after(kKeepaliveTick);
         co_await timer.async_wait(use_awaitable);
         const auto now = Clock::now();
+        if (draining_ && now - notice_sent_ >= kNoticeGrace) send_final_goaway();
+        if (finishing_ && now >= finish_by_) {
+            fail(finish_reason_);
+            co_return;
+        }
         if (now - last_received_ > settings_.timing.dead_after) {
             fail(fmt::format(
                 "no frame from the peer for {} ms (keepalive timeout)",

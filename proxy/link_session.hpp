@@ -47,6 +47,9 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
     void set_stream_handler(StreamHandler handler) { stream_handler_ = std::move(handler); }
     // Called (from a posted handler) once, when the peer's SETTINGS arrive and the link is up.
     void set_ready_handler(std::function<void()> handler) { ready_handler_ = std::move(handler); }
+    // Edge side: called (from a posted handler) once, when the first GOAWAY arrives: the link
+    // takes no new stream from then on.
+    void set_goaway_handler(std::function<void()> handler) { goaway_handler_ = std::move(handler); }
 
     // Runs the link until it closes; returns why it closed.
     boost::asio::awaitable<std::string> run();
@@ -57,6 +60,17 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
 
     // Closes the link (GOAWAY, then the connection); streams fail with connection_aborted.
     void close(const std::string& reason);
+
+    // Core side, a drain's start: a GOAWAY shutdown notice (the edge opens no new stream on
+    // this link) with a PING; once the edge answers it (so every stream it opened before it read
+    // the notice has arrived) or after a second, the final GOAWAY naming the last stream taken.
+    // The edge retries the streams above it on other links: they were never processed. The
+    // streams in flight go on. sent is called (from a posted handler) once the final GOAWAY is
+    // submitted, or the link is gone.
+    void drain(std::function<void()> sent);
+    // Core side, a drain's end: the final GOAWAY (at once, or as drain() sends it); the link
+    // closes once its streams have ended and everything queued went out, or two seconds later.
+    void finish(const std::string& reason);
 
     // Usable for new streams: the peer's SETTINGS arrived and no GOAWAY either way.
     bool ready() const { return ready_ && !closing_; }
@@ -76,6 +90,10 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
     boost::asio::awaitable<void> write_loop();
     boost::asio::awaitable<void> keepalive_loop();
     void fail(const std::string& reason);
+    void send_final_goaway();
+    void final_goaway_done();
+    bool final_goaway_sent() const { return last_stream_taken_ >= 0 || !close_reason_.empty(); }
+    void on_goaway(std::int32_t last_stream_id);
     void wake_writer() { write_wanted_.notify(); }
     void forget(std::int32_t stream_id);
 
@@ -94,12 +112,23 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
     nghttp2_session* session_ = nullptr;
     StreamHandler stream_handler_;
     std::function<void()> ready_handler_;
+    std::function<void()> goaway_handler_;
     std::map<std::int32_t, std::shared_ptr<LinkStream>> streams_;
     Signal write_wanted_;
     std::chrono::steady_clock::time_point last_received_;
     bool ready_ = false;
     bool closing_ = false;
     std::string close_reason_;
+    // Drain (core side): the shutdown notice went out at notice_sent_; the final GOAWAY names
+    // last_stream_taken_ (-1 until then).
+    bool draining_ = false;
+    std::function<void()> final_goaway_handler_;
+    std::chrono::steady_clock::time_point notice_sent_;
+    std::int32_t last_stream_taken_ = -1;
+    bool finishing_ = false;
+    std::string finish_reason_;
+    std::chrono::steady_clock::time_point finish_by_;
+    bool goaway_received_ = false;  // edge side
 
     // Written on the link's executor only, read by the status page from another thread. One
     // writer: a relaxed load and store, no locked instruction on the hot path.

@@ -143,6 +143,7 @@ void LinkStream::on_peer_end() {
 
 void LinkStream::on_closed(std::uint32_t h2_error) {
     closed_ = true;
+    refused_ = h2_error == NGHTTP2_REFUSED_STREAM && !headers_complete_;
     if (!failure_ && (h2_error != NGHTTP2_NO_ERROR || !peer_ended_))
         failure_ = boost::asio::error::connection_reset;
     readable_.notify();

@@ -65,6 +65,10 @@ class LinkStream {
     // Core side: sends the response header block; with end_stream no body follows.
     error_code respond(const Headers& headers, bool end_stream);
 
+    // Edge side: the core refused the stream (REFUSED_STREAM, as for a stream above the last one
+    // of its GOAWAY): it was never processed, and may be sent again on another link.
+    bool refused() const { return refused_; }
+
     std::uint64_t bytes_received() const { return bytes_received_; }
     std::uint64_t bytes_sent() const { return bytes_sent_; }
 
@@ -101,6 +105,7 @@ class LinkStream {
     std::size_t out_pos_ = 0;
     bool finishing_ = false;
     bool closed_ = false;
+    bool refused_ = false;
     Signal writable_;
 
     std::uint64_t bytes_received_ = 0;

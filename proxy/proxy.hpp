@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,6 +35,14 @@ struct LinkTiming {
     Millis reconnect_min{250};
     Millis reconnect_max{30000};
     bool operator==(const LinkTiming&) const = default;
+};
+
+// Graceful stop (SIGTERM, `systemctl stop|restart`, `edgeway drain`): how long in-flight requests
+// and WebSockets may go on before the remaining WebSockets are closed with 1012 (service
+// restart) and the process exits.
+struct DrainSettings {
+    Millis deadline{30000};
+    bool operator==(const DrainSettings&) const = default;
 };
 
 struct EdgeLimits {
@@ -77,6 +86,7 @@ struct EdgeConfig {
     std::filesystem::path link_certificate, link_private_key, link_client_ca;
     EdgeLimits limits;
     LinkTiming link;
+    DrainSettings drain;
     std::filesystem::path state_directory = "/var/lib/edgeway/edge";  // admin.db, turn.db
     std::optional<AdminListenerConfig> admin;
     // The TURN relay beside the edge (run by the binary); absent: none.
@@ -107,6 +117,7 @@ struct CoreConfig {
     // Lab override of the inside DNS: host -> "addr:port" entries (several: several web bridges).
     std::map<std::string, std::vector<std::string>> resolve;
     LinkTiming link;
+    DrainSettings drain;
     Millis upstream_connect_timeout{5000};
     Millis upstream_response_timeout{60000};
     // A web bridge target marked down is checked this often (a TLS connection, and a GET of
@@ -116,6 +127,18 @@ struct CoreConfig {
     // Absent from the file: no admin listener (the appliance packaging always sets it).
     std::optional<AdminListenerConfig> admin;
 };
+
+// Where a drain is, told to its observer four times a second and when it ends.
+struct DrainProgress {
+    Millis elapsed{0};
+    Millis deadline{0};
+    std::size_t requests = 0;  // in flight, WebSockets not included
+    std::size_t websockets = 0;
+    bool closing = false;  // past the deadline: the remaining WebSockets are being closed
+    std::size_t websockets_closed = 0;  // how many were open at the deadline
+    bool done = false;
+};
+using DrainObserver = std::function<void(const DrainProgress&)>;
 
 // Read and validate a configuration file (JSON, comments allowed). Throws ConfigError.
 EdgeConfig load_edge_config(const std::filesystem::path& file);
@@ -132,6 +155,14 @@ class Edge {
     std::uint16_t https_port() const;
     std::uint16_t redirect_port() const;  // 0 when disabled
     std::uint16_t link_port() const;
+    // Graceful stop, before stop(): closes the listeners (443, 80 and the link port; behind DNS
+    // or a load balancer the other edges take the new connections), closes idle keep-alive
+    // connections, answers the requests in flight with `Connection: close` and lets them
+    // finish until the deadline; then closes the WebSockets still open with 1012 (service
+    // restart). Returns when nothing is left, logging its progress.
+    DrainProgress drain(Millis deadline, const DrainObserver& observer = {});
+    // From any thread, while drain() runs: go to the deadline now (a second stop signal).
+    void hurry_drain();
     // Stops accepting, closes links and connections, joins the worker threads.
     void stop();
 
@@ -165,6 +196,14 @@ class Core {
     // logged, the links show why they are not dialled, and requests get 502, until a reload or
     // an upload in the admin page brings usable ones.
     void start();
+    // Graceful stop, before stop(): a GOAWAY on every link (a shutdown notice first, so that
+    // requests racing it are not refused; the edges then open no stream on this core's links
+    // and use other cores'), no more redials; the requests and WebSockets in flight go on until
+    // the deadline; then the WebSockets still open are closed with 1012 (service restart) both
+    // ways, and the links are closed. Returns when nothing is left, logging its progress.
+    DrainProgress drain(Millis deadline, const DrainObserver& observer = {});
+    // From any thread, while drain() runs: go to the deadline now (a second stop signal).
+    void hurry_drain();
     void stop();
 
     // Takes a new configuration (SIGHUP): the link and web bridge certificates (re-read),

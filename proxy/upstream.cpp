@@ -5,6 +5,7 @@
 #include "proxy/http_util.hpp"
 #include "proxy/relay_buffer.hpp"
 #include "proxy/upstream_connect.hpp"
+#include "proxy/websocket_relay.hpp"
 #include "tls/tls.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -33,8 +34,6 @@ using Stream = UpstreamStream;
 using namespace asio::experimental::awaitable_operators;
 
 constexpr std::size_t kHeadBuffer = 4096;
-// A relay buffer bigger than this is dropped when the connection goes quiet.
-constexpr std::size_t kIdleKeep = 4096;
 constexpr std::uint32_t kMaxResponseHead = 64 * 1024;
 // Idle connections kept per worker, and for how long: well under common server keep-alive
 // timeouts, so that the web bridge rarely closes one just as it is reused.
@@ -62,9 +61,13 @@ bool idempotent(std::string_view method) {
 
 class UpstreamExchange {
   public:
-    UpstreamExchange(const UpstreamContext& context, UpstreamPool& pool,
+    UpstreamExchange(const UpstreamContext& context, UpstreamPool& pool, WebSocketSet& websockets,
                      std::shared_ptr<LinkStream> stream)
-        : context_(context), config_(context.config.get()), pool_(pool), link_(std::move(stream)) {
+        : context_(context),
+          config_(context.config.get()),
+          pool_(pool),
+          websockets_(websockets),
+          link_(std::move(stream)) {
         const Headers& h = link_->headers();
         method_ = find_header(h, ":method");
         path_ = find_header(h, ":path");
@@ -257,8 +260,8 @@ class UpstreamExchange {
         return !websocket_ && find_header(link_->headers(), "content-length").empty();
     }
 
-    // Request body (or WebSocket bytes) from the link to the web bridge; parks when done so
-    // that the response side decides when the exchange ends.
+    // The request body from the link to the web bridge; parks when done so that the response
+    // side decides when the exchange ends.
     awaitable<void> upload() {
         const bool chunked = chunked_upload();
         std::string data;
@@ -286,14 +289,10 @@ class UpstreamExchange {
                        e) {
                 co_return;
             }
-            // An idle WebSocket keeps no copy of its last message.
-            if (data.capacity() > kIdleKeep) std::string().swap(data);
         }
         if (chunked)
             co_await asio::async_write(*upstream_, asio::buffer("0\r\n\r\n", 5),
                                        asio::as_tuple(use_awaitable));
-        else if (websocket_)
-            upstream_->socket().shutdown(tcp::socket::shutdown_send);
         asio::steady_timer forever(co_await asio::this_coro::executor,
                                    asio::steady_timer::time_point::max());
         co_await forever.async_wait(use_awaitable);
@@ -396,26 +395,13 @@ class UpstreamExchange {
         }
         if (link_->respond(headers, false)) co_return;
         upstream_->expires_never();
-        co_await (websocket_down() || upload());
-    }
-
-    awaitable<void> websocket_down() {
-        if (buffer_.size() > 0) {
-            const std::string early = beast::buffers_to_string(buffer_.data());
-            bytes_out_ += early.size();
-            if (co_await link_->write(early)) co_return;
-        }
         // From here on the connection is a byte pipe: the response buffer is not needed again.
+        std::string early = beast::buffers_to_string(buffer_.data());
         buffer_ = beast::flat_buffer();
-        RelayBuffer chunk;
-        for (;;) {
-            auto [ec, n] = co_await relay_read(*upstream_, chunk);
-            if (ec) break;
-            bytes_out_ += n;
-            if (co_await link_->write(chunk.view(n))) co_return;
-            chunk.release_if_quiet(n);
-        }
-        link_->finish();
+        WebSocketRelay relay(WebSocketRelay::Hop::core,
+                             {*upstream_, *link_, config_->upstream_response_timeout},
+                             {bytes_out_, bytes_in_}, websockets_);
+        co_await relay.run(std::move(early));
     }
 
     awaitable<void> fail(unsigned status, const std::string& reason) {
@@ -459,6 +445,7 @@ class UpstreamExchange {
     const UpstreamContext& context_;
     const std::shared_ptr<const CoreConfig> config_;  // as it was when the stream arrived
     UpstreamPool& pool_;
+    WebSocketSet& websockets_;  // the worker's, where a WebSocket relay registers
     std::shared_ptr<LinkStream> link_;
     std::string method_, path_, authority_, trace_, client_;
     allowlist::NormalizedRequest target_;  // what the allow list checked, and where it goes
@@ -501,8 +488,8 @@ void UpstreamPool::put(std::string key, std::unique_ptr<UpstreamStream> stream) 
 }
 
 awaitable<void> forward_upstream(const UpstreamContext& context, UpstreamPool& pool,
-                                 std::shared_ptr<LinkStream> stream) {
-    UpstreamExchange exchange(context, pool, std::move(stream));
+                                 WebSocketSet& websockets, std::shared_ptr<LinkStream> stream) {
+    UpstreamExchange exchange(context, pool, websockets, std::move(stream));
     co_await exchange.run();
 }
 

@@ -73,13 +73,17 @@ class UpstreamPool {
     std::vector<Idle> idle_;
 };
 
+class WebSocketSet;
+
 // Connects to a web bridge target the balancer picks, sends the request (streaming its body),
 // and streams the response (or, for a WebSocket, the bytes both ways, on that one target) back
 // on the link stream. A try that fails before anything was sent (connect, TLS), or, for a
 // request without a body and with an idempotent method, before any response byte, goes to the
 // next target, once. Answers 502/504 itself when no target can be reached or the
 // one reached does not answer.
+// A WebSocket registers in `websockets` (the worker's), where a drain finds it to close it.
 boost::asio::awaitable<void> forward_upstream(const UpstreamContext& context, UpstreamPool& pool,
+                                              WebSocketSet& websockets,
                                               std::shared_ptr<LinkStream> stream);
 
 }  // namespace edgeway::proxy

@@ -82,6 +82,9 @@ Appliance::Appliance(ApplianceOptions options)
     }
 
     edge_config_ = default_edge_config(pki_);
+    // Its own, so that the pid file `edgeway drain` finds it by stays in the test's directory.
+    edge_config_["state_directory"] = (dir_ / "edge-state").string();
+    std::filesystem::create_directories(dir_ / "edge-state");
     edge_config_.merge_patch(options_.edge_patch);
     write_json(dir_ / "edge.json", edge_config_);
     edge_ = std::make_unique<ChildProcess>(
@@ -154,7 +157,12 @@ int Appliance::stop_webbridge(std::size_t index) {
 }
 
 json Appliance::core_config() const {
-    const auto link_address = "127.0.0.1:" + std::to_string(relay_ ? relay_->port() : link_port_);
+    return core_config(relay_ != nullptr);
+}
+
+json Appliance::core_config(bool via_relay) const {
+    const auto link_address =
+        "127.0.0.1:" + std::to_string(via_relay && relay_ ? relay_->port() : link_port_);
     json config = {
         {"log_level", "info"},
         {"workers", 1},
@@ -192,11 +200,43 @@ void Appliance::start_core() {
         std::vector<std::string>{"core", "--config", config_file.string()},
         dir_ / ("core-" + std::to_string(core_generation_) + ".log"));
     wait_link_up(edge_before + 1, 1, options_.startup_timeout);
+    wait_rules_current(*core_);
+}
+
+std::unique_ptr<ChildProcess> Appliance::launch_core(const std::string& name, const json& patch,
+                                                     bool via_relay) {
+    const std::size_t edge_before = edge_links_up();
+    json config = core_config(via_relay);
+    config["state_directory"] = (dir_ / (name + "-state")).string();
+    // A default `{}` argument is JSON null, which merge_patch would take as "replace it all".
+    if (!patch.is_null()) config.merge_patch(patch);
+    const auto config_file = dir_ / (name + ".json");
+    write_json(config_file, config);
+    auto core = std::make_unique<ChildProcess>(
+        name, edgeway_binary(), std::vector<std::string>{"core", "--config", config_file.string()},
+        dir_ / (name + ".log"));
+    core->require_log(kCoreLinkUp, options_.startup_timeout);
+    edge_->require_log(kEdgeLinkUp, options_.startup_timeout, edge_before + 1);
+    wait_rules_current(*core);
+    return core;
+}
+
+void Appliance::wait_rules_current(ChildProcess& core) {
     // Until its first allow list the edge refuses everything. The core first pushes what its
     // database holds, then the rules from its first DNS answers: wait for the edge to have
-    // those, or a test's first request could meet the rules of a moment before.
-    const std::string version = core_->require_log(kCoreRulesCurrent, options_.startup_timeout)[1];
-    edge_->require_log(R"(allow list version )" + version + " applied", options_.startup_timeout);
+    // those, or a test's first request could meet the rules of a moment before. The edge logs
+    // only versions it did not hold already, so the last one it logged is the one it holds.
+    const std::string version = core.require_log(kCoreRulesCurrent, options_.startup_timeout)[1];
+    const std::string applied = R"(allow list version (\d+) applied)";
+    const bool current = wait_until(
+        [&] {
+            const auto all = edge_->log().find_all(applied);
+            return !all.empty() && all.back()[1] == version;
+        },
+        options_.startup_timeout);
+    if (!current)
+        throw std::runtime_error("the edge did not apply allow list version " + version + " of " +
+                                 core.name() + "; last lines:\n" + edge_->log_tail());
 }
 
 int Appliance::stop_core() {

@@ -74,6 +74,7 @@ class Appliance {
     const json& edge_config() const { return edge_config_; }
     std::filesystem::path edge_config_file() const { return dir_ / "edge.json"; }
     json core_config() const;
+    json core_config(bool via_relay) const;
     // The file the running core was started with (rewrite it and send SIGHUP to reload).
     std::filesystem::path core_config_file() const {
         return dir_ / ("core-" + std::to_string(core_generation_) + ".json");
@@ -81,6 +82,12 @@ class Appliance {
 
     // Starts a core (a new process and log) and waits for the next "link up" on both ends.
     void start_core();
+    // Starts another core beside the fixture's own, with a state directory of its own (name
+    // names its files): its config is core_config() with the link straight to the edge (or via
+    // the relay) and patch merged in. Waits until it is linked and the edge holds its allow
+    // list version.
+    std::unique_ptr<ChildProcess> launch_core(const std::string& name, const json& patch = {},
+                                              bool via_relay = false);
     // SIGTERM; returns the exit code.
     int stop_core();
     void restart_core() {
@@ -100,6 +107,8 @@ class Appliance {
 
   private:
     json resolve_entry() const;
+    // Waits until the edge has applied the allow list version core says is current.
+    void wait_rules_current(ChildProcess& core);
 
     ApplianceOptions options_;
     TempDir dir_;

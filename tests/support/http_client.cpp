@@ -101,6 +101,44 @@ Response HttpsConnection::request(http::request<http::string_body> req) {
     return run_sync(io_, async_request(stream_, buffer_, std::move(req), target_.timeout));
 }
 
+bool HttpsConnection::closed_by_server(Millis timeout) {
+    auto wait = [](TlsStream& stream, Millis timeout) -> net::awaitable<bool> {
+        std::array<char, 256> byte;
+        beast::get_lowest_layer(stream).expires_after(timeout);
+        auto [ec, n] = co_await stream.async_read_some(net::buffer(byte), tuple_awaitable);
+        beast::get_lowest_layer(stream).expires_never();
+        co_return ec&& ec != beast::error::timeout;
+    };
+    return run_sync(io_, wait(stream_, timeout));
+}
+
+void HttpsConnection::send(std::string_view bytes) {
+    auto write = [](TlsStream& stream, std::string_view bytes,
+                    Millis timeout) -> net::awaitable<void> {
+        beast::get_lowest_layer(stream).expires_after(timeout);
+        co_await net::async_write(stream, net::buffer(bytes), use_awaitable);
+    };
+    run_sync(io_, write(stream_, bytes, target_.timeout));
+}
+
+Response HttpsConnection::read_response() {
+    return run_sync(io_, async_read_response(stream_, buffer_, false, target_.timeout));
+}
+
+HeldUpload::HeldUpload(TlsTarget target, std::string path, std::string first, std::string rest)
+    : connection_(std::move(target)), rest_(std::move(rest)) {
+    const TlsTarget& t = connection_.target();
+    connection_.send("POST " + path + " HTTP/1.1\r\nHost: " + t.host() +
+                     "\r\nUser-Agent: edgeway-tests\r\nContent-Type: "
+                     "application/octet-stream\r\nContent-Length: " +
+                     std::to_string(first.size() + rest_.size()) + "\r\n\r\n" + first);
+}
+
+Response HeldUpload::finish() {
+    connection_.send(rest_);
+    return connection_.read_response();
+}
+
 namespace {
 
 net::awaitable<UploadResult> async_upload(ssl::context& context, TlsTarget target, std::string path,

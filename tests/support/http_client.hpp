@@ -53,6 +53,12 @@ class HttpsConnection {
     Response request(http::request<http::string_body> req);
     Response get(std::string path) { return request(make_request(target_, http::verb::get, path)); }
     const TlsTarget& target() const { return target_; }
+    // Waits, sending nothing, for the server to close the (idle) connection: true when it does
+    // within timeout, false when it stays open (or sends something).
+    bool closed_by_server(Millis timeout);
+    // Bytes as they are (a request head, part of a body), and the response to what was sent.
+    void send(std::string_view bytes);
+    Response read_response();
 
   private:
     TlsTarget target_;
@@ -60,6 +66,21 @@ class HttpsConnection {
     std::shared_ptr<ssl::context> context_;
     TlsStream stream_;
     beast::flat_buffer buffer_;
+};
+
+// A POST whose body goes in two parts, the second when the test says so: a request that stays in
+// flight exactly as long as the test wants (the demo web bridge answers /upload once the whole
+// body is in, with {"bytes": N, "sha256": ...}).
+class HeldUpload {
+  public:
+    // Connects and sends the head (with the Content-Length of both parts) and the first part.
+    HeldUpload(TlsTarget target, std::string path, std::string first, std::string rest);
+    // Sends the rest and reads the response.
+    Response finish();
+
+  private:
+    HttpsConnection connection_;
+    std::string rest_;
 };
 
 // Streams `bytes` pseudo-random bytes (RandomStream(seed)) as the body, with Content-Length or

@@ -49,7 +49,7 @@ struct LinkRelay::Impl {
         port = acceptor.local_endpoint().port();
     }
 
-    net::awaitable<void> wait_unfrozen() {
+    net::awaitable<void> wait_unfrozen(const bool& frozen) {
         while (frozen) co_await unfrozen.async_wait(tuple_awaitable);
     }
 
@@ -71,22 +71,24 @@ struct LinkRelay::Impl {
             tcp::endpoint(net::ip::make_address("127.0.0.1"), target_port), tuple_awaitable);
         if (!error) {
             // Two pumps; when either ends, the whole pair is closed, which ends the other.
-            net::co_spawn(io, pump(pair, pair->up, pair->down), net::detached);
-            co_await pump(pair, pair->down, pair->up);
+            net::co_spawn(io, pump(pair, pair->up, pair->down, frozen_to_core), net::detached);
+            co_await pump(pair, pair->down, pair->up, frozen_to_edge);
         }
         pair->close();
         pairs.remove_if([&](const auto& weak) { return weak.lock() == pair || weak.expired(); });
         --open;
     }
 
-    net::awaitable<void> pump(std::shared_ptr<Pair> pair, tcp::socket& from, tcp::socket& to) {
+    // frozen: the flag of this direction.
+    net::awaitable<void> pump(std::shared_ptr<Pair> pair, tcp::socket& from, tcp::socket& to,
+                              const bool& frozen) {
         std::array<char, 64 * 1024> buffer;
         for (;;) {
-            co_await wait_unfrozen();
+            co_await wait_unfrozen(frozen);
             auto [read_error, n] =
                 co_await from.async_read_some(net::buffer(buffer), tuple_awaitable);
             if (read_error) break;
-            co_await wait_unfrozen();
+            co_await wait_unfrozen(frozen);
             auto [write_error, written] =
                 co_await net::async_write(to, net::buffer(buffer.data(), n), tuple_awaitable);
             if (write_error) break;
@@ -109,7 +111,7 @@ struct LinkRelay::Impl {
     net::io_context io;
     tcp::acceptor acceptor;
     net::steady_timer unfrozen;
-    bool frozen = false;
+    bool frozen_to_edge = false, frozen_to_core = false;
     std::list<std::weak_ptr<Pair>> pairs;
     std::atomic<std::size_t> accepted{0};
     std::atomic<std::size_t> open{0};
@@ -126,7 +128,7 @@ LinkRelay::~LinkRelay() {
     impl_->run([impl = impl_.get()] {
         boost::system::error_code ignored;
         impl->acceptor.close(ignored);
-        impl->frozen = false;
+        impl->frozen_to_edge = impl->frozen_to_core = false;
         impl->unfrozen.cancel();
         for (auto& weak : impl->pairs) {
             if (auto pair = weak.lock()) pair->close();
@@ -148,13 +150,16 @@ void LinkRelay::sever() {
     });
 }
 
-void LinkRelay::freeze() {
-    impl_->run([impl = impl_.get()] { impl->frozen = true; });
+void LinkRelay::freeze(Direction direction) {
+    impl_->run([impl = impl_.get(), direction] {
+        if (direction != Direction::to_core) impl->frozen_to_edge = true;
+        if (direction != Direction::to_edge) impl->frozen_to_core = true;
+    });
 }
 
 void LinkRelay::unfreeze() {
     impl_->run([impl = impl_.get()] {
-        impl->frozen = false;
+        impl->frozen_to_edge = impl->frozen_to_core = false;
         impl->unfrozen.cancel();
     });
 }

@@ -1,8 +1,8 @@
 // An in-process TCP relay between the core and the edge's link port, run on its own Asio thread,
 // for link failures the test controls: sever() drops every current connection (both sides see
 // the TCP connection end), freeze() stops moving bytes while keeping the sockets open (a peer
-// that died silently), unfreeze() resumes. New connections are accepted meanwhile (and frozen
-// too while frozen).
+// that died silently; one direction only: a peer whose frames are late), unfreeze() resumes. New
+// connections are accepted meanwhile (and frozen too while frozen).
 #pragma once
 
 #include <cstddef>
@@ -13,6 +13,7 @@ namespace edgeway::test {
 
 class LinkRelay {
   public:
+    enum class Direction { both, to_edge, to_core };
     // Listens on 127.0.0.1:0 and forwards each connection to 127.0.0.1:target_port.
     explicit LinkRelay(std::uint16_t target_port);
     ~LinkRelay();
@@ -21,7 +22,8 @@ class LinkRelay {
 
     std::uint16_t port() const;
     void sever();
-    void freeze();
+    // Stops moving the bytes of one direction (or both) until unfreeze().
+    void freeze(Direction direction = Direction::both);
     void unfreeze();
     std::size_t connections_accepted() const;
     std::size_t connections_open() const;

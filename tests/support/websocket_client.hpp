@@ -33,7 +33,10 @@ class WebSocketClient {
     void send_text(std::string_view data) { send(true, data); }
     void send_binary(std::string_view data) { send(false, data); }
     void send(bool text, std::string_view data);
+    // Throws on a close from the server too (websocket::error::closed); close_reason() then
+    // says which.
     WsMessage read();
+    websocket::close_reason close_reason() const { return ws_.reason(); }
     // Sends a close frame with code and waits for the server's; returns the close reason the
     // server sent back.
     websocket::close_reason close(websocket::close_code code = websocket::close_code::normal);

@@ -118,6 +118,37 @@ TEST_CASE("config errors name the file, the field and what was expected", "[unit
                Catch::Contains("absent.json") && Catch::Contains("cannot open"));
 }
 
+TEST_CASE("drain.deadline_ms: 30 s by default, read on both roles, errors name the field",
+          "[unit][config]") {
+    test::TempDir dir("config");
+    CHECK(proxy::load_edge_config(write(dir, "edge.json", kEdge)).drain.deadline ==
+          std::chrono::milliseconds(30000));
+    CHECK(proxy::load_core_config(write(dir, "core.json", kCore)).drain.deadline ==
+          std::chrono::milliseconds(30000));
+
+    auto with_drain = [&](const std::string& text, const std::string& name,
+                          const std::string& drain) {
+        std::string patched = text;
+        patched.insert(patched.find('{') + 1, "\"drain\": " + drain + ",");
+        return write(dir, name, patched);
+    };
+    CHECK(proxy::load_core_config(with_drain(kCore, "core.json", R"({"deadline_ms": 0})"))
+              .drain.deadline == std::chrono::milliseconds(0));
+    CHECK(proxy::load_edge_config(with_drain(kEdge, "edge.json", R"({"deadline_ms": 5000})"))
+              .drain.deadline == std::chrono::milliseconds(5000));
+
+    const auto too_long = with_drain(kCore, "core.json", R"({"deadline_ms": 3600001})");
+    CHECK(error_of([&] { proxy::load_core_config(too_long); }) ==
+          too_long.string() +
+              ": field \"drain.deadline_ms\": expected an integer from 0 to 3600000");
+    const auto negative = with_drain(kEdge, "edge.json", R"({"deadline_ms": -1})");
+    CHECK_THAT(error_of([&] { proxy::load_edge_config(negative); }),
+               Catch::Contains("\"drain.deadline_ms\"") && Catch::Contains("0 to 3600000"));
+    const auto typo = with_drain(kEdge, "edge.json", R"({"deadline": 5000})");
+    CHECK_THAT(error_of([&] { proxy::load_edge_config(typo); }),
+               Catch::Contains("\"drain.deadline\"") && Catch::Contains("unknown field"));
+}
+
 TEST_CASE("core config errors: join URL and edges", "[unit][config]") {
     test::TempDir dir("config");
     auto core_with = [&](const std::string& from, const std::string& to) {
