@@ -1,5 +1,5 @@
 // The allow-list part of the API, on the core: rules (list, add, delete) and the targets the
-// join URLs resolved to. Every change goes through allowlist::RuleStore, which
+// join URLs resolved to. Every change goes through allowlist::RuleStorage, which
 // audits it; the running core notices the committed change and pushes the new rule set to the
 // edges, so nothing here talks to the proxy.
 #pragma once
@@ -16,7 +16,7 @@ namespace edgeway::admin {
 
 class RulesApi {
   public:
-    RulesApi(allowlist::RuleStore& store, Logger& log) : store_(store), log_(log) {}
+    RulesApi(allowlist::RuleStorage& store, Logger& log) : store_(store), log_(log) {}
 
     // path is what follows /api/v1/ ("rules", "rules/12", "status/targets"); nothing
     // when the path is not one of these. actor names who makes a change, for the audit log.
@@ -29,7 +29,7 @@ class RulesApi {
     Response remove(std::string_view id_text, const allowlist::Actor& actor);
     Response targets();
 
-    allowlist::RuleStore& store_;
+    allowlist::RuleStorage& store_;
     Logger& log_;
 };
 
