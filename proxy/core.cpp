@@ -271,6 +271,7 @@ struct Core::Impl {
         ReloadReport report;
         keep_for_restart(report, "workers", running->workers, next.workers);
         keep_for_restart(report, "state_directory", running->state_directory, next.state_directory);
+        keep_for_restart(report, "state", running->state, next.state);
         // Both are read before either is swapped: a bad file changes nothing.
         auto link_context = make_link_context(next);
         auto webbridge_context = make_webbridge_context(next);
