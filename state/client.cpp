@@ -112,7 +112,7 @@ struct Client::Impl {
                 try {
                     answer = run(io, exchange(endpoint, path, body));
                 } catch (const boost::system::system_error& e) {
-                    errors.add(endpoint, describe_failure(e.code(), options.timeout));
+                    errors.add(current, endpoint, describe_failure(e.code(), options.timeout));
                     next_member();
                     continue;
                 }
@@ -127,7 +127,7 @@ struct Client::Impl {
                 const GatewayError error = gateway_error(answer);
                 if (!error.member_unavailable)
                     throw Error(fmt::format("etcd at {}: {}", endpoint.url, error.message));
-                errors.add(endpoint, error.message);
+                errors.add(current, endpoint, error.message);
                 any_answered = true;
                 next_member();
             }

@@ -124,11 +124,11 @@ awaitable<unsigned> Connection::post_streaming(const std::string& path, std::str
     parser_ = std::make_unique<http::response_parser<http::string_body>>();
     parser_->body_limit(boost::none);
     // Chunks go to streamed_ as they come, not into a body that would grow for ever.
-    parser_->on_chunk_body(
-        [this](std::uint64_t, beast::string_view data, beast::error_code&) -> std::size_t {
-            streamed_.append(data.data(), data.size());
-            return data.size();
-        });
+    on_chunk_ = [this](std::uint64_t, beast::string_view data, beast::error_code&) {
+        streamed_.append(data.data(), data.size());
+        return data.size();
+    };
+    parser_->on_chunk_body(on_chunk_);
     if (secure_) {
         co_await write(*secure_, path, std::move(body));
         co_await http::async_read_header(*secure_, buffer_, *parser_, use_awaitable);

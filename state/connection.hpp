@@ -7,12 +7,15 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -67,6 +70,9 @@ class Connection {
     boost::beast::flat_buffer buffer_;
     std::unique_ptr<boost::beast::http::response_parser<boost::beast::http::string_body>> parser_;
     std::string streamed_;
+    // Beast keeps a reference to the chunk callback: it lives here.
+    std::function<std::size_t(std::uint64_t, boost::beast::string_view, boost::beast::error_code&)>
+        on_chunk_;
     bool reusable_ = false;
 };
 

@@ -44,8 +44,11 @@ GatewayError gateway_error(const Answer& answer) {
 
 std::string MemberErrors::summary() const {
     // Members that failed the same way are named together, in the configured order.
+    auto causes = causes_;
+    std::stable_sort(causes.begin(), causes.end(),
+                     [](const Cause& a, const Cause& b) { return a.index < b.index; });
     std::vector<std::pair<std::string, std::vector<std::string>>> groups;
-    for (const auto& [url, cause] : causes_) {
+    for (const auto& [index, url, cause] : causes) {
         auto it = std::find_if(groups.begin(), groups.end(),
                                [&](const auto& group) { return group.first == cause; });
         if (it == groups.end()) it = groups.emplace(groups.end(), cause, std::vector<std::string>{});

@@ -27,15 +27,21 @@ GatewayError gateway_error(const Answer& answer);
 
 class MemberErrors {
   public:
-    void add(const Endpoint& endpoint, std::string cause) {
-        causes_.emplace_back(endpoint.url, std::move(cause));
+    // index: the member's place in the configuration, so that the summary keeps that order
+    // whichever member was asked first.
+    void add(std::size_t index, const Endpoint& endpoint, std::string cause) {
+        causes_.push_back({index, endpoint.url, std::move(cause)});
     }
     bool empty() const { return causes_.empty(); }
     // "etcd at A, B: connection refused; C: etcdserver: no leader"
     std::string summary() const;
 
   private:
-    std::vector<std::pair<std::string, std::string>> causes_;
+    struct Cause {
+        std::size_t index;
+        std::string url, cause;
+    };
+    std::vector<Cause> causes_;
 };
 
 }  // namespace edgeway::state

@@ -169,7 +169,7 @@ struct Watch::Impl {
                 failed_in_a_row = 0;
                 retry = kRetryMin;
             }
-            errors.add(endpoint, problem);
+            errors.add(current, endpoint, problem);
             current = (current + 1) % endpoints.size();
             if (++failed_in_a_row < endpoints.size()) continue;
             // Every member failed once: tell, wait a little, and go round again.
