@@ -81,11 +81,11 @@ struct Client::Impl {
     std::unique_ptr<Connection> connection;
 
     asio::awaitable<Answer> exchange(const Endpoint& endpoint, const std::string& path,
-                                     const std::string& body) {
+                                     const std::string& body, Millis timeout) {
         // A kept connection the member has closed meanwhile fails at once: one fresh try.
         if (connection && connection->reusable()) {
             try {
-                co_return co_await connection->post(path, body, options.timeout);
+                co_return co_await connection->post(path, body, timeout);
             } catch (const boost::system::system_error& e) {
                 // A member that does not answer in time gets no second try here.
                 if (e.code() == boost::beast::error::timeout) throw;
@@ -93,26 +93,31 @@ struct Client::Impl {
             }
         }
         connection = std::make_unique<Connection>(io.get_executor(), endpoint, tls.get());
-        co_await connection->open(options.timeout);
-        co_return co_await connection->post(path, body, options.timeout);
+        co_await connection->open(timeout);
+        co_return co_await connection->post(path, body, timeout);
     }
 
     json call(const std::string& path, const json& request) {
+        using Clock = std::chrono::steady_clock;
         const std::string body = request.dump();
-        // A member that answers "no leader" is alive while the others elect one, which takes
-        // about an election timeout: rounds are tried again until the request's time is up.
-        // When no member answers at all, there is nothing to wait for.
-        const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+        // While the members elect a leader (a leader stopped: about an election timeout), the
+        // others answer "no leader" or hold the request: rounds are tried again for up to twice
+        // the timeout. When no member answers at all (refused), there is nothing to wait for.
+        const auto deadline = Clock::now() + 2 * options.timeout;
+        MemberErrors errors;
         for (;;) {
-            MemberErrors errors;
-            bool any_answered = false;
+            bool worth_waiting = false;
             for (std::size_t tried = 0; tried < endpoints.size(); ++tried) {
+                const auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
+                if (left <= Millis(0)) break;
+                const Millis timeout = std::min(options.timeout, left);
                 const Endpoint& endpoint = endpoints[current];
                 Answer answer;
                 try {
-                    answer = run(io, exchange(endpoint, path, body));
+                    answer = run(io, exchange(endpoint, path, body, timeout));
                 } catch (const boost::system::system_error& e) {
-                    errors.add(current, endpoint, describe_failure(e.code(), options.timeout));
+                    worth_waiting = worth_waiting || e.code() == boost::beast::error::timeout;
+                    errors.add(current, endpoint, describe_failure(e.code(), timeout));
                     next_member();
                     continue;
                 }
@@ -128,10 +133,10 @@ struct Client::Impl {
                 if (!error.member_unavailable)
                     throw Error(fmt::format("etcd at {}: {}", endpoint.url, error.message));
                 errors.add(current, endpoint, error.message);
-                any_answered = true;
+                worth_waiting = true;
                 next_member();
             }
-            if (!any_answered || std::chrono::steady_clock::now() + kRoundPause >= deadline)
+            if (!worth_waiting || Clock::now() + kRoundPause >= deadline)
                 throw Unavailable(errors.summary());
             std::this_thread::sleep_for(kRoundPause);
         }

@@ -51,7 +51,8 @@ std::string MemberErrors::summary() const {
     for (const auto& [index, url, cause] : causes) {
         auto it = std::find_if(groups.begin(), groups.end(),
                                [&](const auto& group) { return group.first == cause; });
-        if (it == groups.end()) it = groups.emplace(groups.end(), cause, std::vector<std::string>{});
+        if (it == groups.end())
+            it = groups.emplace(groups.end(), cause, std::vector<std::string>{});
         it->second.push_back(url);
     }
     std::string text = "etcd at ";

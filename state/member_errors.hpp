@@ -29,7 +29,10 @@ class MemberErrors {
   public:
     // index: the member's place in the configuration, so that the summary keeps that order
     // whichever member was asked first.
+    // The last cause counts: a member asked again in a later round replaces its entry.
     void add(std::size_t index, const Endpoint& endpoint, std::string cause) {
+        for (auto& known : causes_)
+            if (known.index == index) return void(known.cause = std::move(cause));
         causes_.push_back({index, endpoint.url, std::move(cause)});
     }
     bool empty() const { return causes_.empty(); }

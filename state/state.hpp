@@ -28,7 +28,9 @@ using Millis = std::chrono::milliseconds;
 struct EtcdOptions {
     std::vector<std::string> endpoints;  // "http://127.0.0.1:2379" or "https://etcd1:2379"
     std::string prefix = "/edgeway/";    // every key lives under it
-    Millis timeout{2000};                // per request and member: connect, send, answer
+    // Per member asked: connect, send, answer. While the members elect a leader a request is
+    // tried again, for up to twice this in all.
+    Millis timeout{2000};
     // TLS to etcd (https endpoints): the CA that signed the members' certificates (empty: the
     // system store), and a client certificate when etcd asks for one.
     std::filesystem::path ca_file, certificate_file, private_key_file;

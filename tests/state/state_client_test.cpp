@@ -163,6 +163,8 @@ TEST_CASE("etcd client: a member without quorum answers no leader, reported as U
     state::Client client(options);
     cluster.kill(1);
     cluster.kill(2);
+    // Until its leader lease runs out the member left holds requests; then it says so at once.
+    REQUIRE(wait_until([&] { return !cluster.healthy(0); }, 10s));
     try {
         client.put("k", "v");
         FAIL("a write without quorum succeeded");
