@@ -152,7 +152,14 @@ bool EtcdRuleStore::commit(const std::function<void(const Snapshot&, Operations&
         if (ops.empty()) return false;
         const auto result =
             client_.txn({Compare::mod_revision_is(kVersion, snapshot.version_mod)}, ops);
-        if (result.succeeded) return true;
+        if (result.succeeded) {
+            // What this core serves while etcd is gone includes its own last change.
+            try {
+                last_ = read_fresh();
+            } catch (const state::Unavailable&) {
+            }
+            return true;
+        }
         if (attempt == kMaxAttempts)
             throw StoreError(fmt::format(
                 "{}: the rules kept changing under this change ({} tries); nothing was changed",
