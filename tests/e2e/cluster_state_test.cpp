@@ -33,7 +33,7 @@ double ms_until_open(const TlsTarget& edge) {
 }  // namespace
 
 TEST_CASE(
-    "cluster: a rule added on core A reaches both edges within a second; a two-core write "
+    "cluster: a rule added on core A reaches both edges within a second, a two-core write "
     "race leaves one winner per identical rule and loses nothing",
     "[e2e][cluster]") {
     ClusterAppliance cluster;
@@ -56,11 +56,9 @@ TEST_CASE(
     // its own.
     constexpr int kSame = 5, kOwn = 5;
     auto path_rule = [](const std::string& path) {
-        return json{{"protocol", "https"},
-                    {"host", "race.example.com"},
-                    {"match", "exact"},
-                    {"path", path},
-                    {"methods", {"GET"}}};
+        return json{{"protocol", "https"}, {"host", "race.example.com"},
+                    {"port", 443},         {"match", "exact"},
+                    {"path", path},        {"methods", {"GET"}}};
     };
     std::atomic<int> created{0}, conflicts{0}, other{0};
     std::vector<std::thread> operators;
@@ -84,7 +82,8 @@ TEST_CASE(
     std::set<std::string> paths;
     std::set<std::int64_t> ids;
     for (const auto& rule : listed["editable"]) {
-        paths.insert(rule["host"].get<std::string>() + rule["path"].get<std::string>());
+        paths.insert(rule["host"].get<std::string>() + ":" + rule["port"].dump() +
+                     rule["path"].get<std::string>());
         ids.insert(rule["id"].get<std::int64_t>());
     }
     CHECK(listed["editable"].size() == 2 + kSame + 4 * kOwn);
@@ -97,8 +96,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "cluster: one etcd member down changes nothing; all down keeps traffic and refuses "
-    "changes with 503; back, changes work and both cores converge",
+    "cluster: one etcd member down changes nothing, all down keeps traffic and refuses "
+    "changes with 503, with etcd back changes work and both cores converge",
     "[e2e][cluster]") {
     ClusterAppliance cluster;
     AdminClient a = cluster.admin(0);

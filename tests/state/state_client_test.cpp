@@ -124,7 +124,7 @@ TEST_CASE("etcd client: ranges, puts, erases and revision-checked transactions",
     CHECK_FALSE(client.erase("a"));
 }
 
-TEST_CASE("etcd client: a killed member is passed over; none left is Unavailable naming them",
+TEST_CASE("etcd client: a killed member is passed over, none left is Unavailable naming them",
           "[state]") {
     TempDir dir("edgeway-state");
     EtcdCluster cluster(dir.path());
