@@ -5,6 +5,7 @@
 
 #include "common/log.hpp"
 #include "common/telemetry.hpp"
+#include "state/state.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -79,6 +80,10 @@ struct ServerConfig {
     std::filesystem::path state_directory;           // admin.db lives here
     // The core's rule database (allowlist.db). Empty: no allow-list or web-proxy API (an edge).
     std::filesystem::path rule_database;
+    // Where accounts, the audit log and (with rule_database) the rules live: the files above,
+    // or a core's etcd cluster. While etcd is unreachable every change answers 503 naming the
+    // cause and changes nothing; pages, logins and reads go on with what was last read.
+    state::Config state;
     // The configuration file's guest account client URIs: the web proxy's settings until an
     // operator changes them through the API.
     std::vector<std::string> join_urls;
@@ -122,15 +127,18 @@ class Server {
     std::unique_ptr<Impl> impl_;
 };
 
-// Creates the account kFirstAccount with a random password when DIR/admin.db has no account
-// (a node's first start, or `edgeway init`) and returns that password, which is stored only as
-// a hash; nothing when an account exists. Throws std::runtime_error naming the database.
-std::optional<std::string> create_first_account(const std::filesystem::path& state_directory);
+// Creates the account kFirstAccount with a random password when the node has no account
+// (DIR/admin.db, or the cluster's etcd) (a node's first start, or `edgeway init`) and returns
+// that password, which is stored only as a hash; nothing when an account exists. Throws
+// std::runtime_error naming the database.
+std::optional<std::string> create_first_account(const std::filesystem::path& state_directory,
+                                                const state::Config& state = {});
 
-// Sets (creating the account if needed) a password in DIR/admin.db. Throws std::runtime_error
-// with a message for the operator (too short, database error).
-void set_password(const std::filesystem::path& state_directory, const std::string& user,
-                  const std::string& password);
+// Sets (creating the account if needed) a password in DIR/admin.db or the cluster's etcd.
+// Throws std::runtime_error with a message for the operator (too short, database error,
+// state::Unavailable).
+void set_password(const std::filesystem::path& state_directory, const state::Config& state,
+                  const std::string& user, const std::string& password);
 
 // The accounts database, for `edgeway backup` and `edgeway restore`. describe_account_database
 // opens and migrates `file`, reads the accounts, settings and audit log, and returns a summary
@@ -140,12 +148,18 @@ std::string describe_account_database(const std::filesystem::path& file);
 void audit_restore(const std::filesystem::path& file, const std::string& who,
                    const std::string& detail);
 
-// `edgeway admin passwd USER [--state-dir DIR | --config FILE]`. state_directory_of reads a
-// core configuration file's state directory (throws with a message naming the field).
-// Returns the exit code: 0 done, 1 database error, 2 invalid input.
-int run_admin_command(
-    const std::vector<std::string>& args,
-    const std::function<std::filesystem::path(const std::filesystem::path&)>& state_directory_of,
-    std::istream& in, std::ostream& out, std::ostream& err);
+// Where a node keeps its state, as its configuration file says.
+struct StateLocation {
+    std::filesystem::path directory;
+    state::Config state;
+};
+
+// `edgeway admin passwd USER [--state-dir DIR | --config FILE]`. state_of reads a node
+// configuration file's state directory and backend (throws with a message naming the field).
+// Returns the exit code: 0 done, 1 database error (or the cluster store unreachable), 2
+// invalid input.
+int run_admin_command(const std::vector<std::string>& args,
+                      const std::function<StateLocation(const std::filesystem::path&)>& state_of,
+                      std::istream& in, std::ostream& out, std::ostream& err);
 
 }  // namespace edgeway::admin

@@ -26,7 +26,8 @@ constexpr const char* kUsage =
     R"(usage: edgeway admin passwd USER [--state-dir DIR | --config CORE.json]
 
 Sets the password of local admin account USER (creating the account if needed) in
-DIR/admin.db. DIR is the state_directory of the configuration given with --config, else
+DIR/admin.db, or in the cluster's etcd when the core configuration given with --config says
+so ("state": {"backend": "etcd", ...}). DIR is the state_directory of that configuration, else
 --state-dir, else /var/lib/edgeway/core. The password is read from the terminal without echo,
 or from the first line of standard input when that is not a terminal. It must have at least
 12 characters. A running server uses the new password from the next login on.
@@ -51,17 +52,17 @@ std::string read_hidden(std::istream& in, std::ostream& out, const char* prompt)
 
 }  // namespace
 
-void set_password(const fs::path& state_directory, const std::string& user,
-                  const std::string& password) {
+void set_password(const fs::path& state_directory, const state::Config& state,
+                  const std::string& user, const std::string& password) {
     if (password.size() < kMinPasswordLength)
         throw std::runtime_error("the password is too short: it needs at least " +
                                  std::to_string(kMinPasswordLength) + " characters");
-    AccountStore store(state_directory / kAccountDatabaseFile);
-    store.set_password_hash(user, hash_password(password));
+    const auto store = open_account_storage(state, state_directory / kAccountDatabaseFile);
+    store->set_password_hash(user, hash_password(password));
 }
 
 int run_admin_command(const std::vector<std::string>& args,
-                      const std::function<fs::path(const fs::path&)>& state_directory_of,
+                      const std::function<StateLocation(const fs::path&)>& state_of,
                       std::istream& in, std::ostream& out, std::ostream& err) {
     for (const auto& arg : args)
         if (arg == "--help" || arg == "-h") return out << kUsage, kExitOk;
@@ -71,6 +72,7 @@ int run_admin_command(const std::vector<std::string>& args,
     }
     std::string user;
     fs::path state_directory = kDefaultStateDirectory;
+    state::Config backend;
     std::optional<fs::path> config, state_dir;
     for (std::size_t i = 1; i < args.size(); ++i) {
         const std::string& arg = args[i];
@@ -95,10 +97,13 @@ int run_admin_command(const std::vector<std::string>& args,
         return kExitUsage;
     }
     try {
-        if (config)
-            state_directory = state_directory_of(*config);
-        else if (state_dir)
+        if (config) {
+            auto location = state_of(*config);
+            state_directory = std::move(location.directory);
+            backend = std::move(location.state);
+        } else if (state_dir) {
             state_directory = *state_dir;
+        }
     } catch (const std::exception& e) {
         err << "edgeway admin passwd: " << e.what() << "\n";
         return kExitUsage;
@@ -121,13 +126,18 @@ int run_admin_command(const std::vector<std::string>& args,
         return kExitUsage;
     }
     try {
-        set_password(state_directory, user, password);
+        set_password(state_directory, backend, user, password);
+    } catch (const state::Unavailable& e) {
+        err << "edgeway admin passwd: " << e.what() << "; nothing was changed\n";
+        return kExitFailed;
     } catch (const std::exception& e) {
         err << "edgeway admin passwd: " << e.what() << "\n";
         return kExitFailed;
     }
-    out << "password of admin account \"" << user << "\" set in "
-        << (state_directory / kAccountDatabaseFile).string() << "\n";
+    const std::string where = backend.backend == state::Backend::etcd
+                                  ? state::describe(backend.etcd)
+                                  : (state_directory / kAccountDatabaseFile).string();
+    out << "password of admin account \"" << user << "\" set in " << where << "\n";
     return kExitOk;
 }
 

@@ -13,12 +13,14 @@
 namespace edgeway::admin {
 
 struct AdminState {
-    explicit AdminState(const std::filesystem::path& account_file) : accounts(account_file) {}
+    explicit AdminState(std::unique_ptr<AccountStorage> account_storage)
+        : owned_accounts(std::move(account_storage)), accounts(*owned_accounts) {}
 
-    AccountStore accounts;
+    std::unique_ptr<AccountStorage> owned_accounts;
+    AccountStorage& accounts;
     SessionTable sessions;
     LoginLimiter login_limiter;
-    std::unique_ptr<allowlist::RuleStore> rules;  // null where there is no allow list (edge)
+    std::unique_ptr<allowlist::RuleStorage> rules;  // null where there is no allow list (edge)
     // Checked against for unknown users, so that they take as long as wrong passwords and the
     // time of an answer does not tell which user names exist.
     std::string decoy_hash;

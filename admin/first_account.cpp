@@ -11,16 +11,17 @@ constexpr std::size_t kFirstPasswordBytes = 15;  // 20 base64url characters, 120
 
 }  // namespace
 
-std::optional<std::string> create_first_account(AccountStore& accounts) {
+std::optional<std::string> create_first_account(AccountStorage& accounts) {
     if (!accounts.empty()) return std::nullopt;
     std::string password = to_base64url(random_bytes(kFirstPasswordBytes));
     if (!accounts.create_first(kFirstAccount, hash_password(password))) return std::nullopt;
     return password;
 }
 
-std::optional<std::string> create_first_account(const std::filesystem::path& state_directory) {
-    AccountStore accounts(state_directory / kAccountDatabaseFile);
-    return create_first_account(accounts);
+std::optional<std::string> create_first_account(const std::filesystem::path& state_directory,
+                                                const state::Config& state) {
+    const auto accounts = open_account_storage(state, state_directory / kAccountDatabaseFile);
+    return create_first_account(*accounts);
 }
 
 }  // namespace edgeway::admin

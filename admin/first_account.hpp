@@ -11,6 +11,6 @@ namespace edgeway::admin {
 
 // Creates kFirstAccount with a random password (120 bits, 20 base64url characters) when the
 // store has no account, and returns the password; only its hash is stored. Nothing otherwise.
-std::optional<std::string> create_first_account(AccountStore& accounts);
+std::optional<std::string> create_first_account(AccountStorage& accounts);
 
 }  // namespace edgeway::admin

@@ -7,6 +7,8 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include <cctype>
+
 namespace edgeway::admin {
 namespace {
 
@@ -46,6 +48,17 @@ const Asset* page_asset(std::string_view path) {
     return nullptr;
 }
 
+// 503 naming the cause: "The cluster store is unreachable (etcd at ...: connection refused);
+// nothing was changed."
+Response store_unavailable(const state::Unavailable& e, bool change) {
+    std::string message = e.what();
+    message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
+    message += change ? "; nothing was changed." : ".";
+    Response response = error_response(http::status::service_unavailable, message);
+    response.set(http::field::retry_after, "5");
+    return response;
+}
+
 Response not_found_page() {
     Response response(http::status::not_found, 11);
     response.set(http::field::content_type, "text/plain; charset=utf-8");
@@ -73,6 +86,10 @@ Response Router::handle(const Request& request, const RequestContext& context) {
     Response response;
     try {
         response = route(request, context);
+    } catch (const state::Unavailable& e) {
+        log_.warn("{} {} from {} refused: {}", std::string(request.method_string()),
+                  std::string(request.target()), context.client, e.what());
+        response = store_unavailable(e, changes_state(request.method()));
     } catch (const std::exception& e) {
         log_.error("{} {} from {} failed: {}", std::string(request.method_string()),
                    std::string(request.target()), context.client, e.what());
@@ -157,6 +174,9 @@ Response Router::api(const Request& request, std::string_view path, std::string_
     }
     // A copy: deleting one's own account ends `session`.
     const ChangeAuthor author{session->user, context.client};
+    // A change that the store cannot take now is refused before any part of it is made (a
+    // moved listener, a written certificate file), so that "nothing was changed" holds.
+    if (writes) state_.accounts.check_writable();
     if (path == "node") {
         if (request.method() != http::verb::get) return method_not_allowed("GET");
         return node(*session);

@@ -77,7 +77,17 @@ Response RulesApi::add(const Request& request, const al::Actor& actor) {
             return error_response(http::status::conflict,
                                   "An identical rule exists: " + existing.describe());
     }
-    rule = store_.add(rule, actor);
+    try {
+        rule = store_.add(rule, actor);
+    } catch (const al::DuplicateRule& e) {
+        // Added meanwhile through another core (or the CLI): the same answer as above.
+        for (const auto& existing : store_.operator_rules())
+            if (existing.id == e.existing())
+                return error_response(http::status::conflict,
+                                      "An identical rule exists: " + existing.describe());
+        return error_response(http::status::conflict,
+                              "An identical rule exists: #" + std::to_string(e.existing()));
+    }
     log_.info("{} added rule {}", actor.name, rule.describe());
     Response response = json_response(http::status::created, al::rule_to_json(rule));
     response.set(http::field::location, "/api/v1/rules/" + std::to_string(rule.id));

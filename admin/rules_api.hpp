@@ -1,5 +1,5 @@
 // The allow-list part of the API, on the core: rules (list, add, delete) and the targets the
-// join URLs resolved to. Every change goes through allowlist::RuleStore, which
+// join URLs resolved to. Every change goes through allowlist::RuleStorage, which
 // audits it; the running core notices the committed change and pushes the new rule set to the
 // edges, so nothing here talks to the proxy.
 #pragma once
@@ -17,7 +17,7 @@ namespace edgeway::admin {
 
 class RulesApi {
   public:
-    RulesApi(allowlist::RuleStore& store, Logger& log, const Hooks& hooks)
+    RulesApi(allowlist::RuleStorage& store, Logger& log, const Hooks& hooks)
         : store_(store), log_(log), hooks_(hooks) {}
 
     // path is what follows /api/v1/ ("rules", "rules/12", "status/targets"); nothing
@@ -31,7 +31,7 @@ class RulesApi {
     Response remove(std::string_view id_text, const allowlist::Actor& actor);
     Response targets();
 
-    allowlist::RuleStore& store_;
+    allowlist::RuleStorage& store_;
     Logger& log_;
     const Hooks& hooks_;  // the running core's web bridge health
 };

@@ -93,14 +93,22 @@ struct Server::Impl : ListenerControl {
     std::thread thread;
 
     void open_state() {
-        state = std::make_unique<AdminState>(config.state_directory / kAccountDatabaseFile);
+        state = std::make_unique<AdminState>(
+            open_account_storage(config.state, config.state_directory / kAccountDatabaseFile));
         state->decoy_hash = hash_password(to_base64url(random_bytes(16)));
-        if ((first_password = create_first_account(state->accounts)))
-            // Printed this once: only its hash is stored. `edgeway admin passwd` replaces it.
-            log.warn("first start: admin account \"{}\" created with password: {}", kFirstAccount,
-                     *first_password);
+        try {
+            if ((first_password = create_first_account(state->accounts)))
+                // Printed this once: only its hash is stored. `edgeway admin passwd` replaces it.
+                log.warn("first start: admin account \"{}\" created with password: {}",
+                         kFirstAccount, *first_password);
+        } catch (const state::Unavailable& e) {
+            // A core of a cluster restarted while etcd is down still serves; its admin answers
+            // 503 to logins until the store does.
+            log.error("cannot read the admin accounts from {}: {}", state->accounts.where(),
+                      e.what());
+        }
         if (!config.rule_database.empty())
-            state->rules = std::make_unique<allowlist::RuleStore>(config.rule_database);
+            state->rules = allowlist::open_rule_storage(config.state, config.rule_database);
         router = std::make_unique<Router>(*state, log, config, *this);
     }
 

@@ -4,10 +4,13 @@
 // core re-checks. Everything else in allowlist/ is private to it.
 #pragma once
 
+#include "state/state.hpp"
+
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -77,8 +80,12 @@ nlohmann::json rule_to_json(const Rule& rule);
 struct RuleSet {
     std::uint64_t version = 0;
     std::vector<Rule> rules;  // automatic rules first, then operator rules
+    // The version is the cluster's (etcd: every core numbers sets alike, and a higher one is
+    // newer whichever core sent it), not one core's own.
+    bool cluster = false;
 };
-// {"version": 7, "rules": [...]}; throws RuleError naming the entry.
+// {"version": 7, "rules": [...]} (and "cluster": true for a cluster's set); throws RuleError
+// naming the entry.
 RuleSet rule_set_from_json(const nlohmann::json& value);
 nlohmann::json rule_set_to_json(const RuleSet& set);
 
@@ -249,11 +256,76 @@ class StoreError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// The core's rule database: operator rules, the current automatic rules, the resolved targets,
-// a version counter bumped by every change of either rule list, and the audit log. Every change
-// is one transaction. Several processes may open the same file (the running core and the CLI):
-// changed_elsewhere() tells the core to reload. Not thread-safe: one owner thread per object.
-class RuleStore {
+// An operator rule identical (all but the description) to one that exists.
+class DuplicateRule : public StoreError {
+  public:
+    DuplicateRule(const std::string& message, std::int64_t existing)
+        : StoreError(message), existing_(existing) {}
+    std::int64_t existing() const { return existing_; }
+
+  private:
+    std::int64_t existing_;
+};
+
+// Follows changes made elsewhere (another process on the file, another core on etcd) for as long
+// as it lives.
+class ChangeFollower {
+  public:
+    virtual ~ChangeFollower() = default;
+};
+
+// Where the core keeps its rules: operator rules, the current automatic rules, the resolved
+// targets, the web proxy's settings, a version bumped by every change of what the edges get,
+// and the audit log. Every change is one transaction. Two implementations: RuleStore (SQLite,
+// one core) and the etcd one (open_rule_storage), shared by every core of a cluster. Not
+// thread-safe: one owner thread per object. The etcd one throws state::Unavailable when no
+// member answers: writes change nothing then, and reads give what it last read, if anything.
+class RuleStorage {
+  public:
+    virtual ~RuleStorage() = default;
+
+    // The whole set: automatic rules, then operator rules by id; with the current version.
+    virtual RuleSet rule_set() = 0;
+    virtual std::vector<Rule> operator_rules() = 0;
+    virtual std::vector<Rule> automatic_rules() = 0;
+    virtual std::uint64_t version() = 0;
+
+    // Adds an operator rule (id assigned; an identical existing rule is a DuplicateRule) and
+    // returns it.
+    virtual Rule add(Rule rule, const Actor& actor) = 0;
+    // Removes the operator rule with this id; false (and nothing audited) when there is none.
+    virtual bool remove(std::int64_t id, const Actor& actor) = 0;
+    // Replaces all operator rules (import). Atomic: all or nothing.
+    virtual void replace_operator_rules(const std::vector<Rule>& rules, const Actor& actor) = 0;
+    // Replaces the automatic rules when they differ (audited as "system"); true when changed.
+    virtual bool set_automatic_rules(const std::vector<Rule>& rules) = 0;
+
+    // Resolved targets per join URL (status), replaced as a whole.
+    virtual void set_targets(const std::vector<TargetStatus>& targets) = 0;
+    virtual std::vector<TargetStatus> targets() = 0;
+
+    // The web proxy's settings; nothing when never set (the configuration file's apply).
+    virtual std::optional<WebProxySettings> web_proxy() = 0;
+    // Stores (and audits) new settings and raises the rules version. Throws RuleError naming
+    // the field ("join_urls") when a URI is not a valid join URI.
+    virtual void set_web_proxy(const WebProxySettings& settings, const Actor& actor) = 0;
+
+    virtual std::vector<AuditEntry> audit(std::size_t limit = 100) = 0;  // newest first
+
+    // Calls `changed`, on a thread of the follower's, soon after anything may have changed
+    // the rules or the web proxy settings elsewhere (and after its own changes too: callers
+    // compare versions), and `lost` when the storage can no longer be followed (etcd: no
+    // member reachable; `changed` comes again once it is back). SQLite: the file is polled
+    // every 200 ms; etcd: a watch.
+    virtual std::unique_ptr<ChangeFollower> follow(
+        std::function<void()> changed, std::function<void(const std::string& problem)> lost) = 0;
+    // Where the rules live, for messages: the file, or "etcd at http://... (prefix /edgeway/)".
+    virtual std::string where() const = 0;
+};
+
+// The SQLite rule database of one core. Several processes may open the same file (the running
+// core and the CLI): changed_elsewhere() tells the core to reload.
+class RuleStore final : public RuleStorage {
   public:
     // Opens (creating if needed, with parent directories mode 0700) the database file, sets
     // WAL and a busy timeout, and creates or migrates the schema. Throws StoreError naming the
@@ -263,32 +335,24 @@ class RuleStore {
     RuleStore(const RuleStore&) = delete;
     RuleStore& operator=(const RuleStore&) = delete;
 
-    // The whole set: automatic rules, then operator rules by id; with the current version.
-    RuleSet rule_set();
-    std::vector<Rule> operator_rules();
-    std::vector<Rule> automatic_rules();
-    std::uint64_t version();
-
-    // Adds an operator rule (id assigned; an identical existing rule is an error) and returns it.
-    Rule add(Rule rule, const Actor& actor);
-    // Removes the operator rule with this id; false (and nothing audited) when there is none.
-    bool remove(std::int64_t id, const Actor& actor);
-    // Replaces all operator rules (import). Atomic: all or nothing.
-    void replace_operator_rules(const std::vector<Rule>& rules, const Actor& actor);
-    // Replaces the automatic rules when they differ (audited as "system"); true when changed.
-    bool set_automatic_rules(const std::vector<Rule>& rules);
-
-    // Resolved targets per join URL (status), replaced as a whole.
-    void set_targets(const std::vector<TargetStatus>& targets);
-    std::vector<TargetStatus> targets();
-
-    // The web proxy's settings; nothing when never set (the configuration file's apply).
-    std::optional<WebProxySettings> web_proxy();
-    // Stores (and audits) new settings and raises the rules version. Throws RuleError naming the
-    // field ("join_urls") when a URI is not a valid join URI.
-    void set_web_proxy(const WebProxySettings& settings, const Actor& actor);
-
-    std::vector<AuditEntry> audit(std::size_t limit = 100);  // newest first
+    // RuleStorage (see there).
+    RuleSet rule_set() override;
+    std::vector<Rule> operator_rules() override;
+    std::vector<Rule> automatic_rules() override;
+    std::uint64_t version() override;
+    Rule add(Rule rule, const Actor& actor) override;
+    bool remove(std::int64_t id, const Actor& actor) override;
+    void replace_operator_rules(const std::vector<Rule>& rules, const Actor& actor) override;
+    bool set_automatic_rules(const std::vector<Rule>& rules) override;
+    void set_targets(const std::vector<TargetStatus>& targets) override;
+    std::vector<TargetStatus> targets() override;
+    std::optional<WebProxySettings> web_proxy() override;
+    void set_web_proxy(const WebProxySettings& settings, const Actor& actor) override;
+    std::vector<AuditEntry> audit(std::size_t limit = 100) override;
+    std::unique_ptr<ChangeFollower> follow(
+        std::function<void()> changed,
+        std::function<void(const std::string& problem)> lost) override;
+    std::string where() const override { return file_.string(); }
 
     // For a restored copy about to replace the live database: raises the version above its
     // own, `live_version` (the live database's) and the clock (milliseconds since 1970), so the
@@ -307,5 +371,11 @@ class RuleStore {
     std::filesystem::path file_;
     std::unique_ptr<Db> db_;
 };
+
+// The rule storage a core's configuration names: its SQLite file (sqlite_file), or the etcd
+// cluster. Throws StoreError naming the file, or state::Error for an unusable etcd setting
+// (opening etcd storage does not connect yet).
+std::unique_ptr<RuleStorage> open_rule_storage(const state::Config& config,
+                                               const std::filesystem::path& sqlite_file);
 
 }  // namespace edgeway::allowlist

@@ -369,8 +369,12 @@ json rule_to_json(const Rule& rule) {
 RuleSet rule_set_from_json(const json& value) {
     const Context context("rule set");
     if (!value.is_object()) context.fail(R"(expected {"version": N, "rules": [...]})");
-    check_known_fields(value, {"version", "rules"}, context);
+    check_known_fields(value, {"version", "rules", "cluster"}, context);
     RuleSet set;
+    if (const auto it = value.find("cluster"); it != value.end()) {
+        if (!it->is_boolean()) context.fail("cluster", "expected true or false");
+        set.cluster = it->get<bool>();
+    }
     const auto version = integer_in(required(value, "version", context), 0,
                                     std::numeric_limits<std::int64_t>::max());
     if (!version) context.fail("version", "expected a non-negative integer");
@@ -386,7 +390,9 @@ RuleSet rule_set_from_json(const json& value) {
 json rule_set_to_json(const RuleSet& set) {
     json rules = json::array();
     for (const Rule& rule : set.rules) rules.push_back(rule_to_json(rule));
-    return json{{"version", set.version}, {"rules", std::move(rules)}};
+    json out{{"version", set.version}, {"rules", std::move(rules)}};
+    if (set.cluster) out["cluster"] = true;  // absent for one core's set, as it always was
+    return out;
 }
 
 std::vector<Rule> parse_rule_file(std::string_view text) {

@@ -3,6 +3,7 @@
 // BEGIN IMMEDIATE transaction that also bumps the version and writes the audit row, so the
 // version, the rules and the audit log can never disagree.
 #include "allowlist/allowlist.hpp"
+#include "allowlist/store_common.hpp"
 #include "common/sqlite.hpp"
 
 #include <fmt/format.h>
@@ -10,14 +11,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cerrno>
+#include <iterator>
 #include <chrono>
-#include <cstring>
-#include <ctime>
+#include <condition_variable>
 #include <limits>
-#include <map>
-#include <system_error>
-#include <tuple>
+#include <mutex>
+#include <thread>
 
 namespace edgeway::allowlist {
 
@@ -152,50 +151,10 @@ void bind_rule(Statement& statement, int first, const Rule& rule) {
         .bind(first + 6, format_methods(rule.methods));
 }
 
-// What makes two operator rules the same permission (the unique index): all but the id, the
-// description and the origin.
-auto identity(const Rule& rule) {
-    return std::tie(rule.protocol, rule.host, rule.port, rule.match, rule.path, rule.methods);
-}
+using store::identity;
 
-// Rules that must not reach the table: the schema's checks would refuse most of them, but
-// with a message about SQL, not about the rule.
 void check_storable(const fs::path& file, const Rule& rule) {
-    if (rule.methods == 0)
-        throw StoreError(
-            fmt::format("{}: rule {} allows no method", file.string(), rule.describe()));
-    if (rule.path.empty() || rule.path.front() != '/')
-        throw StoreError(fmt::format("{}: rule {} has a path not starting with '/'", file.string(),
-                                     rule.describe()));
-    if (rule.host.empty()) throw StoreError(fmt::format("{}: a rule has no host", file.string()));
-    if (rule.port == 0)
-        throw StoreError(fmt::format("{}: rule {} has port 0", file.string(), rule.describe()));
-}
-
-// "added: ..." and "removed: ..." lines for the audit log: what is in one list and not the
-// other (counted, so a rule listed twice and then once shows as one removal).
-std::string describe_changes(const std::vector<Rule>& before, const std::vector<Rule>& after) {
-    auto key = [](Rule rule) {
-        rule.id = 0;
-        return rule.describe();
-    };
-    std::map<std::string, int> count;
-    for (const auto& rule : after) ++count[key(rule)];
-    for (const auto& rule : before) --count[key(rule)];
-    std::string added, removed;
-    for (const auto& rule : after)
-        if (auto& n = count[key(rule)]; n > 0) {
-            --n;
-            added += "added: " + rule.describe() + "\n";
-        }
-    for (const auto& rule : before)
-        if (auto& n = count[key(rule)]; n < 0) {
-            ++n;
-            removed += "removed: " + rule.describe() + "\n";
-        }
-    std::string detail = added + removed;
-    if (!detail.empty()) detail.pop_back();
-    return detail;
+    store::check_storable(file.string(), rule);
 }
 
 }  // namespace
@@ -322,7 +281,8 @@ Rule RuleStore::add(Rule rule, const Actor& actor) {
             .bind(5, rule.path)
             .bind(6, format_methods(rule.methods));
         if (same.step())
-            throw StoreError(fmt::format("an identical rule exists: #{}", same.integer(0)));
+            throw DuplicateRule(fmt::format("an identical rule exists: #{}", same.integer(0)),
+                                same.integer(0));
     }
     const std::string now = now_utc();
     rule.id = db_->insert_operator_rule(rule, now);
@@ -355,23 +315,12 @@ void RuleStore::replace_operator_rules(const std::vector<Rule>& rules, const Act
     for (const auto& rule : rules) check_storable(file_, rule);
     auto transaction = db_->transaction(Transaction::write);
     const auto before = db_->read_operator_rules();
-    // Rules that stay exactly as they are keep their ids, so importing an exported file, or
-    // one with a few edits, does not renumber every rule an operator may have noted.
-    auto same_rule = [](const Rule& a, const Rule& b) {
-        return identity(a) == identity(b) && a.description == b.description;
-    };
-    std::vector<bool> kept(rules.size(), false);
-    for (const auto& old : before) {
-        std::size_t i = 0;
-        while (i < rules.size() && (kept[i] || !same_rule(rules[i], old))) ++i;
-        if (i < rules.size()) {
-            kept[i] = true;
-            continue;
-        }
+    const auto plan = store::plan_replacement(before, rules);
+    const auto& kept = plan.kept;
+    for (const auto id : plan.removed_ids)
         db_->statement("DELETE FROM operator_rules WHERE id = ?", "removing a replaced rule")
-            .bind(1, old.id)
+            .bind(1, id)
             .run();
-    }
     const std::string now = now_utc();
     for (std::size_t i = 0; i < rules.size(); ++i) {
         if (kept[i]) continue;
@@ -388,12 +337,11 @@ void RuleStore::replace_operator_rules(const std::vector<Rule>& rules, const Act
         }
     }
     const auto after = db_->read_operator_rules();
-    const std::string changes = describe_changes(before, after);
+    const std::string changes = store::describe_changes(before, after);
     if (!changes.empty()) db_->bump_version();
     // The import itself is audited even when it changed nothing: the operator did it.
     db_->write_audit(now, actor.name, "rules imported",
-                     fmt::format("{} rules replaced by {}{}{}", before.size(), after.size(),
-                                 changes.empty() ? " (no change)" : "\n", changes));
+                     store::import_detail(before, after, changes));
     transaction.commit();
 }
 
@@ -423,7 +371,7 @@ bool RuleStore::set_automatic_rules(const std::vector<Rule>& rules) {
         insert.reset();
     }
     db_->bump_version();
-    const std::string changes = describe_changes(before, wanted);
+    const std::string changes = store::describe_changes(before, wanted);
     db_->write_audit(now, "system", "automatic rules",
                      changes.empty() ? std::string("reordered") : changes);
     transaction.commit();
@@ -439,11 +387,8 @@ void RuleStore::set_targets(const std::vector<TargetStatus>& targets) {
         db_->statement("INSERT INTO targets (uri, targets, error, checked_at) VALUES (?, ?, ?, ?)",
                        "storing the targets");
     for (const auto& status : targets) {
-        auto list = nlohmann::json::array();
-        for (const auto& target : status.targets)
-            list.push_back({{"name", target.name}, {"address", target.address}});
         insert.bind(1, status.uri)
-            .bind(2, list.dump())
+            .bind(2, store::targets_to_text(status.targets))
             .bind(3, status.error)
             .bind(4, status.checked_at);
         try {
@@ -469,18 +414,7 @@ std::vector<TargetStatus> RuleStore::targets() {
         status.uri = query.text(0);
         status.error = query.text(2);
         status.checked_at = query.text(3);
-        const auto list = nlohmann::json::parse(query.text(1), nullptr, false);
-        if (!list.is_array())
-            throw StoreError(
-                fmt::format("{}: invalid stored targets for {}", file_.string(), status.uri));
-        for (const auto& item : list) {
-            if (!item.is_object() || !item.value("name", nlohmann::json()).is_string() ||
-                !item.value("address", nlohmann::json()).is_string())
-                throw StoreError(
-                    fmt::format("{}: invalid stored targets for {}", file_.string(), status.uri));
-            status.targets.push_back(
-                {item["name"].get<std::string>(), item["address"].get<std::string>()});
-        }
+        status.targets = store::targets_from_text(file_.string(), status.uri, query.text(1));
         result.push_back(std::move(status));
     }
     return result;
@@ -490,45 +424,21 @@ std::optional<WebProxySettings> RuleStore::web_proxy() {
     auto query = db_->statement("SELECT value FROM meta WHERE key = 'web_proxy'",
                                 "reading the web proxy settings");
     if (!query.step()) return std::nullopt;
-    const auto doc = nlohmann::json::parse(query.text(0), nullptr, false);
-    auto invalid = [&] {
-        return StoreError(fmt::format("{}: invalid stored web proxy settings", file_.string()));
-    };
-    if (!doc.is_object() || !doc.value("enabled", nlohmann::json()).is_boolean() ||
-        !doc.value("join_urls", nlohmann::json()).is_array())
-        throw invalid();
-    WebProxySettings settings;
-    settings.enabled = doc["enabled"].get<bool>();
-    for (const auto& uri : doc["join_urls"]) {
-        if (!uri.is_string()) throw invalid();
-        settings.join_urls.push_back(uri.get<std::string>());
-    }
-    return settings;
+    return store::web_proxy_from_text(file_.string(), query.text(0));
 }
 
 void RuleStore::set_web_proxy(const WebProxySettings& settings, const Actor& actor) {
-    for (std::size_t i = 0; i < settings.join_urls.size(); ++i) {
-        try {
-            parse_join_uri(settings.join_urls[i]);
-        } catch (const RuleError& e) {
-            throw RuleError(fmt::format("field \"join_urls[{}]\": {}", i, e.what()));
-        }
-    }
-    const nlohmann::json doc = {{"enabled", settings.enabled}, {"join_urls", settings.join_urls}};
+    store::check_web_proxy(settings);
     auto transaction = db_->transaction(Transaction::write);
     db_->statement("INSERT OR REPLACE INTO meta (key, value) VALUES ('web_proxy', ?)",
                    "storing the web proxy settings")
-        .bind(1, doc.dump())
+        .bind(1, store::web_proxy_to_text(settings))
         .run();
     // What the edges may pass changes with these (disabled: nothing), so the set gets a new
     // version for them to apply.
     db_->bump_version();
-    db_->write_audit(
-        now_utc(), actor.name, "web proxy settings",
-        fmt::format("{}; guest account client URIs: {}", settings.enabled ? "enabled" : "disabled",
-                    settings.join_urls.empty()
-                        ? std::string("none")
-                        : fmt::format("{}", fmt::join(settings.join_urls, ", "))));
+    db_->write_audit(now_utc(), actor.name, "web proxy settings",
+                     store::web_proxy_detail(settings));
     transaction.commit();
 }
 
@@ -560,6 +470,56 @@ void RuleStore::mark_restored(std::uint64_t live_version, const Actor& actor,
     db_->write_audit(now_utc(), actor.name, "state restored",
                      fmt::format("{} (rules version {})", detail, version));
     transaction.commit();
+}
+
+namespace {
+
+// The file polled from a thread of its own, on a connection of its own (PRAGMA data_version
+// changes with every commit of any other connection).
+class FilePoller final : public ChangeFollower {
+  public:
+    FilePoller(const fs::path& file, std::function<void()> changed)
+        : store_(file), changed_(std::move(changed)), thread_([this] { run(); }) {}
+    ~FilePoller() override {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_one();
+        thread_.join();
+    }
+
+  private:
+    static constexpr std::chrono::milliseconds kInterval{200};
+
+    void run() {
+        std::unique_lock lock(mutex_);
+        while (!wake_.wait_for(lock, kInterval, [this] { return stopping_; })) {
+            lock.unlock();
+            bool changed = false;
+            try {
+                changed = store_.changed_elsewhere();
+            } catch (const StoreError&) {
+                changed = true;  // let the owner read, and report, what is wrong
+            }
+            if (changed) changed_();
+            lock.lock();
+        }
+    }
+
+    RuleStore store_;
+    std::function<void()> changed_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<ChangeFollower> RuleStore::follow(std::function<void()> changed,
+                                                  std::function<void(const std::string&)>) {
+    return std::make_unique<FilePoller>(file_, std::move(changed));
 }
 
 bool RuleStore::changed_elsewhere() {

@@ -38,8 +38,9 @@ constexpr const char* kDefaultStateDirectory = "/var/lib/edgeway/core";
 constexpr const char* kUsage =
     R"(usage: edgeway allowlist [--config CORE.json | --state-dir DIR] COMMAND
 
-Shows and edits the core's allow list, kept in DIR/allowlist.db. DIR is the state_directory
-of the core configuration given with --config, else --state-dir, else /var/lib/edgeway/core.
+Shows and edits the core's allow list, kept in DIR/allowlist.db, or in the cluster's etcd when
+the core configuration given with --config says so ("state": {"backend": "etcd", ...}). DIR is
+the state_directory of that configuration, else --state-dir, else /var/lib/edgeway/core.
 
 Commands:
   list [--json]          the automatically added rules, the editable rules and the targets
@@ -209,26 +210,28 @@ void print_targets(std::ostream& out, const std::vector<al::TargetStatus>& targe
 // ---------------------------------------------------------------------------------------------
 // Commands.
 
-// The rule database, opened when a command first needs it: a usage error or invalid input
+// The rule storage, opened when a command first needs it: a usage error or invalid input
 // is reported without creating (or even touching) the file.
 class Database {
   public:
-    explicit Database(fs::path file) : file_(std::move(file)) {}
-    al::RuleStore& store() {
-        if (!store_) store_.emplace(file_);
+    Database(fs::path file, state::Config state)
+        : file_(std::move(file)), state_(std::move(state)) {}
+    al::RuleStorage& store() {
+        if (!store_) store_ = al::open_rule_storage(state_, file_);
         return *store_;
     }
 
   private:
     fs::path file_;
-    std::optional<al::RuleStore> store_;
+    state::Config state_;
+    std::unique_ptr<al::RuleStorage> store_;
 };
 
 using Args = std::vector<std::string>;
 
 int list(Database& db, const Args& args, std::ostream& out) {
     const Words words = parse_words("list", args, {{"--json", false}}, 0, 0);
-    al::RuleStore& store = db.store();
+    al::RuleStorage& store = db.store();
     const al::RuleSet set = store.rule_set();
     std::vector<al::Rule> automatic, editable;
     for (const auto& rule : set.rules)
@@ -384,7 +387,7 @@ int import_rules(Database& db, const Args& args, std::ostream& out) {
                a.match == b.match && a.path == b.path && a.methods == b.methods;
     };
 
-    al::RuleStore& store = db.store();
+    al::RuleStorage& store = db.store();
     if (!words.has("--merge")) {
         store.replace_operator_rules(rules, cli_actor());
         out << "imported " << plural(rules.size(), "rule") << "\n";
@@ -510,17 +513,25 @@ int run(const std::vector<std::string>& args, std::ostream& out) {
         usage_error(fmt::format("unknown command '{}'", command));
 
     fs::path directory = kDefaultStateDirectory;
+    state::Config backend;
     if (state_dir) {
         directory = *state_dir;
     } else if (config) {
         try {
-            directory = proxy::load_core_config(*config).state_directory;
+            const auto core = proxy::load_core_config(*config);
+            directory = core.state_directory;
+            backend = core.state;
         } catch (const proxy::ConfigError& e) {
             invalid(e.what());
         }
     }
-    Database db(directory / al::kRuleDatabaseFile);
-    return handler(db, Args(it, args.end()), out);
+    Database db(directory / al::kRuleDatabaseFile, backend);
+    try {
+        return handler(db, Args(it, args.end()), out);
+    } catch (const state::Unavailable& e) {
+        const bool changes = command == "add" || command == "remove" || command == "import";
+        throw Failure{kExitRefused, e.what() + std::string(changes ? "; nothing was changed" : "")};
+    }
 }
 
 }  // namespace

@@ -95,7 +95,7 @@ class Init {
             notes_.push_back(fmt::format(
                 "{} is missing: put the CA that signed the web bridge's certificate there",
                 config.webbridge_ca.string()));
-        finish("core", config.state_directory, config.admin);
+        finish("core", config.state_directory, config.admin, config.state);
     }
 
   private:
@@ -139,11 +139,13 @@ class Init {
         }
     }
 
+    // A core of a cluster creates the first account in etcd, unless another core did.
     void finish(const char* role, const fs::path& state_directory,
-                const std::optional<proxy::AdminListenerConfig>& admin_listener) {
+                const std::optional<proxy::AdminListenerConfig>& admin_listener,
+                const state::Config& state = {}) {
         fs::create_directories(state_directory);
         fs::permissions(state_directory, fs::perms::owner_all, fs::perm_options::replace);
-        const auto password = admin::create_first_account(state_directory);
+        const auto password = admin::create_first_account(state_directory, state);
 
         out_ << fmt::format("Edgeway {} {} is ready to start.\n", role, options_.hosts.front());
         if (admin_listener) {

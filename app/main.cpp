@@ -249,7 +249,7 @@ std::optional<Config> reload_node(Role& role, admin::Server* admin, const Config
 
 admin::ServerConfig admin_config(const proxy::AdminListenerConfig& listener,
                                  const fs::path& state_directory) {
-    admin::ServerConfig server;
+    admin::ServerConfig server;  // the node's own files (an edge; a core may add etcd)
     server.listen = listener.listen;
     server.certificate = listener.certificate;
     server.private_key = listener.private_key;
@@ -290,6 +290,7 @@ std::unique_ptr<admin::Server> make_admin(const proxy::CoreConfig& config, proxy
     if (!config.admin) return nullptr;
     auto server = admin_config(*config.admin, config.state_directory);
     server.rule_database = config.state_directory / allowlist::kRuleDatabaseFile;
+    server.state = config.state;
     server.join_urls = config.join_urls;
     server.hooks.role = "core";
     const auto reload_link = [&core] { core.reload_link_certificates(); };
@@ -596,6 +597,16 @@ fs::path any_state_directory(const fs::path& file) {
     return drain_target(file).state_directory;
 }
 
+// Where the node of a configuration file keeps its state: an edge's is always its own files.
+admin::StateLocation any_state_location(const fs::path& file) {
+    try {
+        const auto core = proxy::load_core_config(file);
+        return {core.state_directory, core.state};
+    } catch (const proxy::ConfigError&) {
+        return {any_state_directory(file), {}};
+    }
+}
+
 // --role's value among the arguments, or "".
 std::string args_role(const std::vector<std::string>& args) {
     for (std::size_t i = 0; i + 1 < args.size(); ++i)
@@ -649,7 +660,7 @@ int main(int argc, char** argv) {
     if (command == "backup") return app::run_backup_command(args, std::cin, std::cout, std::cerr);
     if (command == "restore") return app::run_restore_command(args, std::cin, std::cout, std::cerr);
     if (command == "admin")
-        return admin::run_admin_command(args, &any_state_directory, std::cin, std::cout, std::cerr);
+        return admin::run_admin_command(args, &any_state_location, std::cin, std::cout, std::cerr);
     if (command == "turn")
         return turn::run_turn_command(
             args,

@@ -15,7 +15,8 @@ namespace {
 // A rule set larger than this is not a rule set: the feed is dropped rather than buffered.
 constexpr std::size_t kMaxRuleSetBytes = 64 * 1024 * 1024;
 
-// Parses and compiles one line of the feed; applies it when its version is new. Returns false
+// Parses and compiles one line of the feed; applies it when its version is new (for a
+// cluster's sets: higher than the one applied). Returns false
 // (and logs why) when the line is not a valid rule set.
 bool apply_line(std::string_view line, SharedRules& rules, Logger& log, const std::string& peer) {
     std::shared_ptr<PublishedRules> next;
@@ -30,6 +31,15 @@ bool apply_line(std::string_view line, SharedRules& rules, Logger& log, const st
     const auto current = rules.load();
     if (current && current->version() == next->version()) return true;
     const auto& set = next->rules->rule_set();
+    // A cluster numbers its sets alike on every core: an older one comes from a core that has
+    // not seen the latest change yet and must not roll this edge back. One core's own numbers
+    // (SQLite) are applied whatever they are: its database may have been replaced.
+    if (current && set.cluster && current->rules->rule_set().cluster &&
+        set.version < current->version()) {
+        log.info("allow list version {} from {} ignored: version {} is newer", set.version, peer,
+                 current->version());
+        return true;
+    }
     std::size_t automatic = 0;
     for (const auto& rule : set.rules) automatic += rule.origin == allowlist::Origin::automatic;
     const auto version = set.version;

@@ -1,6 +1,8 @@
 // The allow-list feed: one stream per traversal link, opened by the edge as soon as the link is
 // up, on which the core writes the whole versioned rule set (one JSON line) at once and again
-// after every change. The edge applies a rule set atomically; until its first one it refuses
+// after every change. A set from a cluster (cores sharing etcd) says so ("cluster": true): its
+// version is the cluster's, and the edge never goes back to a lower one, whichever of the
+// cores' links brings it. The edge applies a rule set atomically; until its first one it refuses
 // every request. The stream is marked with the x-edgeway-control header, which the edge strips
 // from every browser request, so no browser can open or imitate it.
 #pragma once

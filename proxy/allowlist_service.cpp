@@ -16,10 +16,6 @@ using asio::use_awaitable;
 
 namespace {
 
-// How often the database is asked whether another process changed it: well inside the one
-// second in which an operator's change must reach every edge.
-constexpr std::chrono::milliseconds kPollInterval{200};
-
 std::string now_iso() {
     const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
     std::tm tm{};
@@ -92,16 +88,33 @@ AllowlistService::~AllowlistService() {
 }
 
 void AllowlistService::start() {
-    const auto file = config_.get()->state_directory / allowlist::kRuleDatabaseFile;
+    const auto config = config_.get();
+    const auto file = config->state_directory / allowlist::kRuleDatabaseFile;
     try {
-        store_ = std::make_unique<allowlist::RuleStore>(file);
+        store_ = allowlist::open_rule_storage(config->state, file);
     } catch (const std::exception& e) {
         throw std::runtime_error(std::string("cannot open the allow list: ") + e.what());
     }
-    apply_settings();
-    // What the database holds is served at once: after a restart the edges get the last known
-    // rules (automatic ones included) before the first DNS answer.
-    publish();
+    try {
+        apply_settings();
+        // What the storage holds is served at once: after a restart the edges get the last
+        // known rules (automatic ones included) before the first DNS answer.
+        publish();
+    } catch (const state::Unavailable& e) {
+        log_.error(
+            "cannot read the allow list from {}: {}; the edges get it once the store "
+            "answers",
+            store_->where(), e.what());
+    }
+    follower_ = store_->follow(
+        [this] { asio::post(io_, [this] { changed_elsewhere(); }); },
+        [this](const std::string& problem) {
+            store_lost_ = true;
+            log_.warn(
+                "the cluster store is unreachable ({}); serving the rules this core has "
+                "until it is back",
+                problem);
+        });
     auto on_error = [this](std::exception_ptr error) {
         if (!error) return;
         try {
@@ -111,7 +124,6 @@ void AllowlistService::start() {
         }
     };
     asio::co_spawn(io_, discovery_loop(), on_error);
-    asio::co_spawn(io_, poll_loop(), on_error);
     thread_ = std::thread([this] { io_.run(); });
 }
 
@@ -128,6 +140,7 @@ void AllowlistService::configuration_changed() {
 }
 
 void AllowlistService::stop() {
+    follower_.reset();  // its thread posts to io_: stopped first
     if (!thread_.joinable()) return;
     io_.stop();
     thread_.join();
@@ -155,22 +168,16 @@ void AllowlistService::publish() {
     for (const auto& listener : listeners_) listener();
 }
 
-awaitable<void> AllowlistService::poll_loop() {
-    asio::steady_timer timer(io_);
-    for (;;) {
-        timer.expires_after(kPollInterval);
-        co_await timer.async_wait(use_awaitable);
-        try {
-            if (store_->changed_elsewhere()) {
-                if (apply_settings()) {  // resolve the new URIs now
-                    rediscover_ = true;
-                    discovery_timer_.cancel();
-                }
-                publish();
-            }
-        } catch (const std::exception& e) {
-            log_.warn("reading the allow list failed: {}", e.what());
+void AllowlistService::changed_elsewhere() {
+    try {
+        if (apply_settings()) {  // resolve the new URIs now
+            rediscover_ = true;
+            discovery_timer_.cancel();
         }
+        publish();
+        if (store_lost_.exchange(false)) log_.info("the cluster store answers again");
+    } catch (const std::exception& e) {
+        log_.warn("reading the allow list failed: {}", e.what());
     }
 }
 

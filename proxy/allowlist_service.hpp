@@ -1,7 +1,8 @@
-// The core's side of the allow list: it owns the rule database, resolves the join URLs into
-// automatic rules, notices changes made by other processes (the CLI, later the admin API), and
-// publishes each new version to the request path and to the feeds that push it to the edges.
-// It runs on a thread of its own, so a slow database or DNS never holds up traffic.
+// The core's side of the allow list: it owns the rule storage (SQLite, or etcd shared with the
+// other cores), resolves the join URLs into automatic rules, follows changes made elsewhere
+// (the CLI, the admin API, other cores), and publishes each new version to the request path and
+// to the feeds that push it to the edges. It runs on a thread of its own, so a slow store or
+// DNS never holds up traffic; when the store is unreachable it keeps serving what it has.
 #pragma once
 
 #include "allowlist/allowlist.hpp"
@@ -11,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -28,8 +30,9 @@ class AllowlistService {
     // Called (on the service thread) after every new version is published.
     void on_publish(std::function<void()> listener) { listeners_.push_back(std::move(listener)); }
 
-    // Opens the database (throws std::runtime_error naming it), publishes what it holds, and
-    // starts discovery and change polling on the service thread.
+    // Opens the storage (throws std::runtime_error naming it), publishes what it holds, and
+    // starts discovery and following changes on the service thread. An etcd cluster that does
+    // not answer yet is no error: the rules are published once it does.
     void start();
     void stop();
     // The configuration was reloaded: its join URLs (unless an operator set the web proxy's
@@ -43,7 +46,8 @@ class AllowlistService {
 
   private:
     boost::asio::awaitable<void> discovery_loop();
-    boost::asio::awaitable<void> poll_loop();
+    // The storage may have changed elsewhere (on the service thread).
+    void changed_elsewhere();
     boost::asio::awaitable<void> discover_once();
     void publish();
     void log_resolution(const allowlist::Resolution& now);
@@ -60,7 +64,9 @@ class AllowlistService {
     mutable std::mutex domains_mutex_;
     std::vector<std::string> domains_;  // join_uris_' hosts, for other threads
     InsideResolver resolver_;
-    std::unique_ptr<allowlist::RuleStore> store_;  // used on the service thread only
+    std::unique_ptr<allowlist::RuleStorage> store_;  // used on the service thread only
+    std::unique_ptr<allowlist::ChangeFollower> follower_;
+    std::atomic<bool> store_lost_ = false;  // the follower lost the store; logged when back
     SharedRules published_;
     std::vector<std::function<void()>> listeners_;
     std::map<std::string, allowlist::Resolution> last_;       // per URI: the last answer

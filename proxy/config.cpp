@@ -225,6 +225,56 @@ std::optional<turn::Config> read_turn(Fields& top, const std::filesystem::path& 
     return config;
 }
 
+// The core's "state" object: {"backend": "sqlite"} (the default) or {"backend": "etcd",
+// "endpoints": [...], "prefix": "/edgeway/", "timeout_ms": 2000, "tls": {...}}.
+state::Config read_state(Fields& top) {
+    state::Config config;
+    if (!top.find("state")) return config;
+    Fields fields = top.object("state");
+    std::string backend = "sqlite";
+    fields.text("backend", backend);
+    if (backend == "sqlite") {
+        fields.no_others();
+        return config;
+    }
+    if (backend != "etcd") fields.fail(fields.name("backend"), "\"sqlite\" or \"etcd\"");
+    config.backend = state::Backend::etcd;
+    state::EtcdOptions& etcd = config.etcd;
+    etcd.endpoints = fields.strings("endpoints");
+    if (etcd.endpoints.empty())
+        fields.fail(fields.name("endpoints"),
+                    "a non-empty array of etcd client URLs such as \"http://10.0.0.5:2379\" "
+                    "(required with backend etcd)");
+    for (const auto& url : etcd.endpoints) {
+        const bool scheme = url.starts_with("http://") || url.starts_with("https://");
+        const auto rest = std::string_view(url).substr(url.find("//") + 2);
+        const auto colon = rest.rfind(':');
+        const bool port =
+            colon != std::string_view::npos && colon + 1 < rest.size() &&
+            rest.substr(colon + 1).find_first_not_of("0123456789/") == std::string_view::npos;
+        if (!scheme || !port)
+            fields.fail(
+                fields.name("endpoints"),
+                "etcd client URLs as http://HOST:PORT or https://HOST:PORT, not \"" + url + "\"");
+    }
+    fields.text("prefix", etcd.prefix);
+    if (etcd.prefix.empty() || etcd.prefix.back() != '/')
+        fields.fail(fields.name("prefix"), "a key prefix ending in '/', such as \"/edgeway/\"");
+    fields.millis("timeout_ms", etcd.timeout, 100, 60000);
+    if (fields.find("tls")) {
+        Fields tls = fields.object("tls");
+        tls.path("ca", etcd.ca_file, false);
+        tls.path("certificate", etcd.certificate_file, false);
+        tls.path("private_key", etcd.private_key_file, false);
+        if (etcd.certificate_file.empty() != etcd.private_key_file.empty())
+            tls.fail(tls.name(etcd.certificate_file.empty() ? "certificate" : "private_key"),
+                     "a file path (certificate and private_key go together)");
+        tls.no_others();
+    }
+    fields.no_others();
+    return config;
+}
+
 // The "admin" object of either role; absent: no admin listener.
 std::optional<AdminListenerConfig> read_admin(Fields& top) {
     if (!top.find("admin")) return std::nullopt;
@@ -390,6 +440,7 @@ CoreConfig load_core_config(const std::filesystem::path& file) {
     upstream.no_others();
 
     config.admin = read_admin(top);
+    config.state = read_state(top);
     top.no_others();
     return config;
 }

@@ -4,6 +4,7 @@
 
 #include "common/log.hpp"
 #include "common/telemetry.hpp"
+#include "state/state.hpp"
 #include "turn/turn.hpp"
 
 #include <chrono>
@@ -105,6 +106,9 @@ struct CoreConfig {
     unsigned workers = 1;
     std::vector<std::string> join_urls;  // guest account client URIs: https://join.example.com/
     std::filesystem::path state_directory = "/var/lib/edgeway/core";  // allowlist.db lives here
+    // Where rules, settings, accounts and the audit log live: the state directory's SQLite
+    // files (default) or an etcd cluster shared with the other cores ("state" object).
+    state::Config state;
     // Lab resolver: when hosts_file or resolve is set, the core asks no DNS server. hosts_file
     // is re-read on every discovery round ("address[:port] name..." lines, # comments).
     std::filesystem::path hosts_file;

@@ -41,7 +41,7 @@ std::optional<std::int64_t> rest_expiry(const std::string& username) {
 
 }  // namespace
 
-Authenticator::Authenticator(CredentialStore& store, std::string realm, const NonceIssuer& nonces)
+Authenticator::Authenticator(CredentialSource& store, std::string realm, const NonceIssuer& nonces)
     : store_(store), realm_(std::move(realm)), nonces_(nonces) {}
 
 AuthResult Authenticator::check(const stun::Message& request, SteadyClock::time_point now) {
@@ -107,7 +107,7 @@ AuthResult Authenticator::check(const stun::Message& request, SteadyClock::time_
     } else {
         return refuse(401, "Unauthorized",
                       fmt::format("401: user '{}' unknown in local credential database ({})",
-                                  username, store_.file().string()));
+                                  username, store_.where()));
     }
     if (stun::check_integrity(request, result.key) != stun::IntegrityCheck::ok)
         return refuse(401, "Unauthorized",

@@ -22,12 +22,12 @@ struct AuthResult {
 
 class Authenticator {
   public:
-    Authenticator(CredentialStore& store, std::string realm, const NonceIssuer& nonces);
+    Authenticator(CredentialSource& store, std::string realm, const NonceIssuer& nonces);
     AuthResult check(const stun::Message& request, SteadyClock::time_point now);
     const std::string& realm() const { return realm_; }
 
   private:
-    CredentialStore& store_;
+    CredentialSource& store_;
     std::string realm_;
     const NonceIssuer& nonces_;
 };

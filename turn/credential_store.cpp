@@ -38,7 +38,9 @@ CREATE TABLE settings (
 
 constexpr sqlite::Database::Step kMigrations[] = {&migrate_to_1};
 
-std::optional<stun::Md5> parse_key(const std::string& text) {
+}  // namespace
+
+std::optional<stun::Md5> parse_stored_key(const std::string& text) {
     stun::Md5 key{};
     if (text.size() != 32) return std::nullopt;
     for (std::size_t i = 0; i < 16; ++i) {
@@ -57,8 +59,6 @@ std::optional<stun::Md5> parse_key(const std::string& text) {
     }
     return key;
 }
-
-}  // namespace
 
 struct CredentialStore::Db {
     // The keys are password-equivalent: the directory (0700) and the file (0600) are the
@@ -108,7 +108,7 @@ std::optional<StoredKey> CredentialStore::find(const std::string& name) {
                     "reading a TURN user");
     query.bind(1, name);
     if (!query.step()) return std::nullopt;
-    const auto key = parse_key(query.text(1));
+    const auto key = parse_stored_key(query.text(1));
     if (!key)
         throw CredentialError(
             fmt::format("{}: the key of TURN user '{}' is damaged", file_.string(), name));

@@ -10,6 +10,7 @@
 // user alone.
 #pragma once
 
+#include "state/state.hpp"
 #include "turn/integrity.hpp"
 
 #include <filesystem>
@@ -35,7 +36,32 @@ struct StoredKey {
     stun::Md5 key{};
 };
 
-class CredentialStore {
+// What the relay reads on every authenticated request: a user's realm and key, the REST API
+// secret. Implemented by the credential storages below and, for an edge of a cluster, by the
+// set the cores push to it (kept in memory). Used on the relay's thread only.
+class CredentialSource {
+  public:
+    virtual ~CredentialSource() = default;
+    virtual std::optional<StoredKey> find(const std::string& name) = 0;
+    virtual std::optional<std::string> shared_secret() = 0;
+    // Where the credentials come from, for the operator's messages: the file, or etcd.
+    virtual std::string where() const = 0;
+};
+
+// Credentials an operator can change: the edge's turn.db (CredentialStore), or the cluster's
+// etcd (open_credential_storage), from which the cores push them to their edges. Not
+// thread-safe; the etcd one throws state::Unavailable when no member answers (changing nothing).
+class CredentialStorage : public CredentialSource {
+  public:
+    // Creates the user or replaces its key.
+    virtual void set_user(const std::string& name, const std::string& realm,
+                          const std::string& password) = 0;
+    virtual bool remove_user(const std::string& name) = 0;  // false: no such user
+    virtual std::vector<StoredUser> users() = 0;
+    virtual void set_shared_secret(const std::optional<std::string>& secret) = 0;  // nullopt clears
+};
+
+class CredentialStore final : public CredentialStorage {
   public:
     // Opens (creating and migrating) the database. Throws CredentialError naming the file.
     explicit CredentialStore(const std::filesystem::path& file);
@@ -43,14 +69,14 @@ class CredentialStore {
     CredentialStore(const CredentialStore&) = delete;
     CredentialStore& operator=(const CredentialStore&) = delete;
 
-    // Creates the user or replaces its key.
-    void set_user(const std::string& name, const std::string& realm, const std::string& password);
-    bool remove_user(const std::string& name);  // false: no such user
-    std::vector<StoredUser> users();
-    std::optional<StoredKey> find(const std::string& name);
-
-    std::optional<std::string> shared_secret();
-    void set_shared_secret(const std::optional<std::string>& secret);  // nullopt clears it
+    void set_user(const std::string& name, const std::string& realm,
+                  const std::string& password) override;
+    bool remove_user(const std::string& name) override;
+    std::vector<StoredUser> users() override;
+    std::optional<StoredKey> find(const std::string& name) override;
+    std::optional<std::string> shared_secret() override;
+    void set_shared_secret(const std::optional<std::string>& secret) override;
+    std::string where() const override { return file_.string(); }
 
     const std::filesystem::path& file() const { return file_; }
 
@@ -59,5 +85,12 @@ class CredentialStore {
     std::filesystem::path file_;
     std::unique_ptr<Db> db_;
 };
+
+// The credential storage a configuration names: the SQLite file, or the cluster's etcd.
+std::unique_ptr<CredentialStorage> open_credential_storage(
+    const state::Config& config, const std::filesystem::path& sqlite_file);
+
+// MD5(user:realm:password) as stored: 32 lowercase hex digits; nothing when damaged.
+std::optional<stun::Md5> parse_stored_key(const std::string& text);
 
 }  // namespace edgeway::turn

@@ -265,3 +265,62 @@ TEST_CASE("an edge's admin object needs its own certificate and key") {
     CHECK_THAT(error_of([&] { proxy::load_edge_config(write(dir, "edge.json", with_admin)); }),
                Catch::Contains("edge.json: field \"admin.certificate\""));
 }
+
+TEST_CASE("core config: the state backend, sqlite by default or etcd, errors naming the field",
+          "[unit][config]") {
+    test::TempDir dir("config");
+    auto with_state = [&](const std::string& state) {
+        std::string text = kCore;
+        text.insert(text.rfind('}'), ", \"state\": " + state);
+        return write(dir, "core.json", text);
+    };
+    CHECK(proxy::load_core_config(write(dir, "plain.json", kCore)).state.backend ==
+          state::Backend::sqlite);
+    CHECK(proxy::load_core_config(with_state(R"({"backend": "sqlite"})")).state == state::Config{});
+
+    const auto etcd = proxy::load_core_config(with_state(
+        R"({"backend": "etcd", "endpoints": ["http://10.0.0.5:2379", "https://etcd2:2379"],
+            "prefix": "/site-a/", "timeout_ms": 1500, "tls": {"ca": "etcd-ca.pem"}})"));
+    CHECK(etcd.state.backend == state::Backend::etcd);
+    CHECK(etcd.state.etcd.endpoints ==
+          std::vector<std::string>{"http://10.0.0.5:2379", "https://etcd2:2379"});
+    CHECK(etcd.state.etcd.prefix == "/site-a/");
+    CHECK(etcd.state.etcd.timeout == std::chrono::milliseconds(1500));
+    CHECK(etcd.state.etcd.ca_file == dir.path() / "etcd-ca.pem");
+    const auto defaults = proxy::load_core_config(
+        with_state(R"({"backend": "etcd", "endpoints": ["http://e:2379"]})"));
+    CHECK(defaults.state.etcd.prefix == "/edgeway/");
+    CHECK(defaults.state.etcd.timeout == std::chrono::milliseconds(2000));
+
+    const std::string file = (dir.path() / "core.json").string();
+    CHECK(error_of([&] { proxy::load_core_config(with_state(R"({"backend": "redis"})")); }) ==
+          file + ": field \"state.backend\": expected \"sqlite\" or \"etcd\"");
+    CHECK_THAT(error_of([&] { proxy::load_core_config(with_state(R"({"backend": "etcd"})")); }),
+               Catch::StartsWith(file + ": field \"state.endpoints\": expected a non-empty array"));
+    CHECK_THAT(error_of([&] {
+                   proxy::load_core_config(
+                       with_state(R"({"backend": "etcd", "endpoints": ["10.0.0.5:2379"]})"));
+               }),
+               Catch::StartsWith(file + ": field \"state.endpoints\": expected etcd client URLs"));
+    CHECK(error_of([&] {
+              proxy::load_core_config(with_state(
+                  R"({"backend": "etcd", "endpoints": ["http://e:2379"], "prefix": "/x"})"));
+          }) == file +
+                    ": field \"state.prefix\": expected a key prefix ending in '/', such as "
+                    "\"/edgeway/\"");
+    CHECK(error_of([&] {
+              proxy::load_core_config(with_state(
+                  R"({"backend": "etcd", "endpoints": ["http://e:2379"], "timeout_ms": 5})"));
+          }) == file + ": field \"state.timeout_ms\": expected an integer from 100 to 60000");
+    CHECK(error_of([&] {
+              proxy::load_core_config(with_state(
+                  R"({"backend": "etcd", "endpoints": ["http://e:2379"], "colour": 1})"));
+          }) == file + ": field \"state.colour\": expected no such field (unknown field)");
+    CHECK(error_of([&] {
+              proxy::load_core_config(with_state(
+                  R"({"backend": "etcd", "endpoints": ["http://e:2379"],
+                      "tls": {"certificate": "c.pem"}})"));
+          }) == file +
+                    ": field \"state.tls.private_key\": expected a file path (certificate and "
+                    "private_key go together)");
+}
