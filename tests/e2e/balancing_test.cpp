@@ -128,8 +128,8 @@ struct ClosedPort {
 }  // namespace
 
 TEST_CASE(
-    "two web bridges behind one join URI share the load; one stopped under load fails no new "
-    "request; restarted, it takes load again",
+    "two web bridges behind one join URI share the load, one stopped under load fails no new "
+    "request, and restarted it takes load again",
     "[e2e][balance]") {
     AdminApplianceOptions options;
     options.appliance.webbridges = 2;
@@ -200,7 +200,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "requests with a body whose web bridge target refuses connections go to the other one; "
+    "requests with a body whose web bridge target refuses connections go to the other one, and "
     "with every target down they get 502 at once",
     "[e2e][balance][upstream]") {
     ClosedPort closed;
@@ -269,7 +269,7 @@ TEST_CASE(
     CHECK(wait_until([&] { return served(app.webbridge(1)) == 1 + 2; }, 5s));
 }
 
-TEST_CASE("a WebSocket stays on its web bridge; new ones go to the web bridges that are up",
+TEST_CASE("a WebSocket stays on its web bridge while new ones go to the web bridges that are up",
           "[e2e][balance][websocket]") {
     ApplianceOptions options;
     options.webbridges = 2;
