@@ -32,9 +32,12 @@ bool apply_line(std::string_view line, SharedRules& rules, Logger& log, const st
     const auto& set = next->rules->rule_set();
     std::size_t automatic = 0;
     for (const auto& rule : set.rules) automatic += rule.origin == allowlist::Origin::automatic;
-    log.info("allow list version {} applied ({} automatic and {} editable rules) from {}",
-             set.version, automatic, set.rules.size() - automatic, peer);
+    const auto version = set.version;
+    const std::size_t editable = set.rules.size() - automatic;
+    // Stored before it is logged: a test (or an operator) that saw the line may rely on it.
     rules.store(std::move(next));
+    log.info("allow list version {} applied ({} automatic and {} editable rules) from {}", version,
+             automatic, editable, peer);
     return true;
 }
 
