@@ -13,9 +13,10 @@ namespace {
 
 constexpr const char* kPlaywrightVersion = "1.65.1";
 
-// This file sits in tests/e2e of the source tree; the script in tests/browser.
+// The script sits in tests/browser of the source tree (not found through __FILE__, which a
+// compiler cache may make relative).
 fs::path browser_script() {
-    return fs::path(__FILE__).parent_path().parent_path() / "browser" / "admin_ui.mjs";
+    return fs::path(EDGEWAY_SOURCE_DIR) / "tests" / "browser" / "admin_ui.mjs";
 }
 
 fs::path build_dir() {
