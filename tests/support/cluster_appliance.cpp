@@ -9,13 +9,14 @@ namespace {
 constexpr const char* kAdminListening = R"(admin listening on 127\.0\.0\.1:(\d+))";
 constexpr const char* kFirstPassword =
     R"(first start: admin account "admin" created with password: (\S+))";
+const char* const kCoreNames[] = {"core-a", "core-b"};
 
 }  // namespace
 
-ClusterAppliance::ClusterAppliance() {
-    ApplianceOptions options;
-    options.start_core = false;
-    app_ = std::make_unique<Appliance>(options);
+ClusterAppliance::ClusterAppliance(ClusterOptions options) {
+    ApplianceOptions appliance;
+    appliance.start_core = false;
+    app_ = std::make_unique<Appliance>(appliance);
     etcd_ = std::make_unique<EtcdCluster>(app_->dir().path());
 
     const auto& dir = app_->dir();
@@ -36,14 +37,12 @@ ClusterAppliance::ClusterAppliance() {
     config["admin"] = {{"listen", "127.0.0.1:0"},
                        {"certificate", "pki/edge.pem"},
                        {"private_key", "pki/edge.key"}};
-    for (const char* name : {"core-a", "core-b"}) {
-        config["state_directory"] = (dir / (std::string(name) + "-state")).string();
-        write_json(dir / (std::string(name) + ".json"), config);
-        cores_.push_back(std::make_unique<ChildProcess>(
-            name, edgeway_binary(),
-            std::vector<std::string>{"core", "--config",
-                                     (dir / (std::string(name) + ".json")).string()},
-            dir / (std::string(name) + ".log")));
+    config.merge_patch(options.core_patch);
+    for (std::size_t i = 0; i < std::size(kCoreNames); ++i) {
+        config["state_directory"] = (dir / (std::string(kCoreNames[i]) + "-state")).string();
+        write_json(core_config_file(i), config);
+        core_starts_.push_back(0);
+        cores_.push_back(launch_core(i));
     }
     for (auto& core : cores_) {
         admin_ports_.push_back(port_of(core->require_log(kAdminListening, 15s)));
@@ -68,6 +67,30 @@ ClusterAppliance::~ClusterAppliance() {
     edge2_.reset();
 }
 
+std::unique_ptr<ChildProcess> ClusterAppliance::launch_core(std::size_t i) {
+    const std::string name = kCoreNames[i];
+    const int start = ++core_starts_.at(i);
+    const std::string label = start == 1 ? name : name + "-" + std::to_string(start);
+    return std::make_unique<ChildProcess>(
+        label, edgeway_binary(),
+        std::vector<std::string>{"core", "--config", core_config_file(i).string()},
+        app_->dir() / (label + ".log"));
+}
+
+int ClusterAppliance::stop_core(std::size_t i) {
+    return cores_.at(i)->terminate(15000ms);
+}
+
+void ClusterAppliance::start_core(std::size_t i) {
+    std::vector<std::size_t> before;
+    for (std::size_t e = 0; e < edge_count(); ++e)
+        before.push_back(edge(e).log().count(Appliance::kEdgeLinkUp));
+    cores_.at(i) = launch_core(i);
+    cores_.at(i)->require_log(Appliance::kCoreLinkUp, 15s, edge_count());
+    for (std::size_t e = 0; e < edge_count(); ++e)
+        edge(e).require_log(Appliance::kEdgeLinkUp, 15s, before[e] + 1);
+}
+
 TlsTarget ClusterAppliance::edge_target(std::size_t i) const {
     TlsTarget target = app_->target();
     target.port = https_ports_.at(i);
@@ -75,7 +98,7 @@ TlsTarget ClusterAppliance::edge_target(std::size_t i) const {
 }
 
 std::filesystem::path ClusterAppliance::core_config_file(std::size_t i) const {
-    return app_->dir() / (i == 0 ? "core-a.json" : "core-b.json");
+    return app_->dir() / (std::string(kCoreNames[i]) + ".json");
 }
 
 AdminClient ClusterAppliance::admin(std::size_t i) const {

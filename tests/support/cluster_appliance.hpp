@@ -14,9 +14,13 @@
 
 namespace edgeway::test {
 
+struct ClusterOptions {
+    json core_patch = json::object();  // RFC 7386 merge patch over both cores' config
+};
+
 class ClusterAppliance {
   public:
-    ClusterAppliance();
+    explicit ClusterAppliance(ClusterOptions options = {});
     ~ClusterAppliance();
 
     Appliance& app() { return *app_; }
@@ -24,6 +28,12 @@ class ClusterAppliance {
     std::size_t edge_count() const { return 2; }
     ChildProcess& edge(std::size_t i) { return i == 0 ? app_->edge() : *edge2_; }
     ChildProcess& core(std::size_t i) { return *cores_.at(i); }
+    std::size_t core_count() const { return cores_.size(); }
+    // SIGTERM to core i (it drains); returns its exit code.
+    int stop_core(std::size_t i);
+    // Core i (again) with its config and state directory, a new process and log; waits until
+    // it has a link up to every edge and every edge counts one more link up.
+    void start_core(std::size_t i);
     // The https listener of edge i, trusting the lab CA.
     TlsTarget edge_target(std::size_t i) const;
     std::filesystem::path core_config_file(std::size_t i) const;
@@ -35,10 +45,13 @@ class ClusterAppliance {
     void wait_edges_applied(std::uint64_t version, Millis timeout = 5000ms);
 
   private:
+    std::unique_ptr<ChildProcess> launch_core(std::size_t i);
+
     std::unique_ptr<Appliance> app_;
     std::unique_ptr<EtcdCluster> etcd_;
     std::unique_ptr<ChildProcess> edge2_;
     std::vector<std::unique_ptr<ChildProcess>> cores_;
+    std::vector<int> core_starts_;  // per core, how often it was started
     std::vector<std::uint16_t> https_ports_, admin_ports_;
     std::string password_;
 };
