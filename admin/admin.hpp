@@ -95,6 +95,8 @@ struct ServerConfig {
 
 // The accounts database's file name inside the state directory.
 constexpr const char* kAccountDatabaseFile = "admin.db";
+// With the accounts in etcd: the copy of those the node last read from it, beside it.
+constexpr const char* kAccountCacheFile = "accounts-etcd-copy.json";
 constexpr std::size_t kMinPasswordLength = 12;
 constexpr const char* kFirstAccount = "admin";
 

@@ -1,5 +1,7 @@
 #include "admin/etcd_account_store.hpp"
 
+#include "admin/admin.hpp"
+
 #include "common/sqlite.hpp"
 
 #include <fmt/format.h>
@@ -31,7 +33,10 @@ std::string name_of(const state::KeyValue& kv) {
 
 EtcdAccountStore::EtcdAccountStore(state::EtcdOptions options,
                                    const std::filesystem::path& settings_file)
-    : client_(std::move(options)), local_(settings_file), random_(std::random_device{}()) {}
+    : client_(std::move(options)),
+      local_(settings_file),
+      cache_(settings_file.parent_path() / kAccountCacheFile),
+      random_(std::random_device{}()) {}
 
 std::string EtcdAccountStore::where() const {
     return fmt::format("{} (prefix {})", state::describe(client_.options()),
@@ -41,7 +46,10 @@ std::string EtcdAccountStore::where() const {
 const state::Range& EtcdAccountStore::accounts() {
     try {
         last_accounts_ = client_.get_prefix(kAccounts);
+        cache_.save(*last_accounts_);
     } catch (const state::Unavailable&) {
+        // Started while no member answers: the accounts this node read before it restarted.
+        if (!last_accounts_) last_accounts_ = cache_.load();
         if (!last_accounts_) throw;
     }
     return *last_accounts_;
@@ -50,6 +58,7 @@ const state::Range& EtcdAccountStore::accounts() {
 void EtcdAccountStore::check_writable() {
     // A linearizable read with "hasleader": it fails exactly when a write would.
     last_accounts_ = client_.get_prefix(kAccounts);
+    cache_.save(*last_accounts_);
 }
 
 bool EtcdAccountStore::empty() {

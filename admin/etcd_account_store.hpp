@@ -36,11 +36,13 @@ class EtcdAccountStore final : public AccountStorage {
     std::string where() const override;
 
   private:
-    // Every account, fresh; or the last read when no member answers (none yet: throws).
+    // Every account, fresh; or the last read when no member answers: in this process, else the
+    // cached copy (none: throws).
     const state::Range& accounts();
 
     state::Client client_;
     AccountStore local_;  // the node's settings
+    state::RangeCache cache_;
     std::mt19937_64 random_;
     std::optional<state::Range> last_accounts_;
     std::optional<std::vector<AdminAuditEntry>> last_audit_;

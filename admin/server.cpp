@@ -19,12 +19,14 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -40,6 +42,8 @@ using Stream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr std::size_t kDrainBytes = 1024 * 1024;
 constexpr auto kDrainTime = std::chrono::seconds(2);
+constexpr std::chrono::milliseconds kFirstAccountRetry{1000};
+constexpr std::chrono::milliseconds kFirstAccountRetryMax{8000};
 
 // Throws std::runtime_error with the reason.
 tcp::endpoint parse_endpoint(const std::string& address) {
@@ -80,6 +84,7 @@ struct Server::Impl : ListenerControl {
     ServerConfig config;
     Logger& log;
     std::optional<std::string> first_password;
+    bool first_account_pending = false;  // the store did not answer at start
     std::unique_ptr<AdminState> state;
     std::unique_ptr<Router> router;
     // Each connection keeps the context it started with: an uploaded certificate applies to
@@ -97,19 +102,47 @@ struct Server::Impl : ListenerControl {
             open_account_storage(config.state, config.state_directory / kAccountDatabaseFile));
         state->decoy_hash = hash_password(to_base64url(random_bytes(16)));
         try {
-            if ((first_password = create_first_account(state->accounts)))
-                // Printed this once: only its hash is stored. `edgeway admin passwd` replaces it.
-                log.warn("first start: admin account \"{}\" created with password: {}",
-                         kFirstAccount, *first_password);
+            first_password = create_and_announce_first_account();
         } catch (const state::Unavailable& e) {
-            // A core of a cluster restarted while etcd is down still serves; its admin answers
-            // 503 to logins until the store does.
-            log.error("cannot read the admin accounts from {}: {}", state->accounts.where(),
-                      e.what());
+            // A core of a cluster started while etcd is down still serves; its admin answers
+            // 503 to logins until the store does, and then it may be the one that has to
+            // create the cluster's first account.
+            log.error(
+                "cannot read the admin accounts from {}: {}; asking again until the store "
+                "answers",
+                state->accounts.where(), e.what());
+            first_account_pending = true;
         }
         if (!config.rule_database.empty())
             state->rules = allowlist::open_rule_storage(config.state, config.rule_database);
         router = std::make_unique<Router>(*state, log, config, *this);
+    }
+
+    std::optional<std::string> create_and_announce_first_account() {
+        auto password = create_first_account(state->accounts);
+        if (password)
+            // Printed this once: only its hash is stored. `edgeway admin passwd` replaces it.
+            log.warn("first start: admin account \"{}\" created with password: {}", kFirstAccount,
+                     *password);
+        return password;
+    }
+
+    // Until the store answers: asks again, 1 s after the failure and then less often.
+    awaitable<void> retry_first_account() {
+        asio::steady_timer timer(io);
+        std::chrono::milliseconds delay = kFirstAccountRetry;
+        for (;;) {
+            timer.expires_after(delay);
+            auto [ec] = co_await timer.async_wait(asio::as_tuple(use_awaitable));
+            if (ec) co_return;
+            try {
+                create_and_announce_first_account();
+                log.info("the admin accounts are readable again from {}", state->accounts.where());
+                co_return;
+            } catch (const state::Unavailable&) {
+                delay = std::min(delay * 2, kFirstAccountRetryMax);
+            }
+        }
     }
 
     // A bound, listening acceptor, or the OS's reason.
@@ -331,6 +364,8 @@ void Server::start() {
     impl.open_state();
     impl.bind();
     asio::co_spawn(impl.io, impl.accept_loop(impl.acceptor), asio::detached);
+    if (impl.first_account_pending)
+        asio::co_spawn(impl.io, impl.retry_first_account(), asio::detached);
     impl.thread = std::thread([&impl] { impl.io.run(); });
 }
 

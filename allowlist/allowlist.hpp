@@ -250,6 +250,8 @@ struct WebProxySettings {
 
 // The rule database's file name inside the core's state directory.
 constexpr const char* kRuleDatabaseFile = "allowlist.db";
+// With the rules in etcd: the copy of what the node last read from it, beside it.
+constexpr const char* kRuleCacheFile = "allowlist-etcd-copy.json";
 
 class StoreError : public std::runtime_error {
   public:

@@ -94,8 +94,8 @@ std::string automatic_text(const std::vector<Rule>& rules) {
 
 }  // namespace
 
-EtcdRuleStore::EtcdRuleStore(state::EtcdOptions options)
-    : client_(std::move(options)), random_(std::random_device{}()) {}
+EtcdRuleStore::EtcdRuleStore(state::EtcdOptions options, std::filesystem::path cache_file)
+    : client_(std::move(options)), cache_(std::move(cache_file)), random_(std::random_device{}()) {}
 
 EtcdRuleStore::~EtcdRuleStore() = default;
 
@@ -106,6 +106,11 @@ std::string EtcdRuleStore::where() const {
 
 EtcdRuleStore::Snapshot EtcdRuleStore::read_fresh() {
     const state::Range range = client_.get_prefix(kRules);
+    cache_.save(range);
+    return snapshot_of(range);
+}
+
+EtcdRuleStore::Snapshot EtcdRuleStore::snapshot_of(const state::Range& range) const {
     const std::string at = where();
     Snapshot s;
     s.revision = range.revision;
@@ -128,7 +133,11 @@ const EtcdRuleStore::Snapshot& EtcdRuleStore::read() {
     try {
         last_ = read_fresh();
     } catch (const state::Unavailable&) {
-        if (!last_) throw;  // nothing read yet: nothing to serve
+        if (last_) return *last_;
+        // Started while no member answers: what this node read before it restarted.
+        const auto cached = cache_.load();
+        if (!cached) throw;  // nothing read ever: nothing to serve
+        last_ = snapshot_of(*cached);
     }
     return *last_;
 }

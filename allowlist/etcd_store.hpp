@@ -13,7 +13,8 @@ namespace edgeway::allowlist {
 
 class EtcdRuleStore final : public RuleStorage {
   public:
-    explicit EtcdRuleStore(state::EtcdOptions options);
+    // cache_file: where the rules last read are copied (a state::RangeCache; empty: nowhere).
+    EtcdRuleStore(state::EtcdOptions options, std::filesystem::path cache_file);
     ~EtcdRuleStore() override;
 
     RuleSet rule_set() override;
@@ -49,7 +50,9 @@ class EtcdRuleStore final : public RuleStorage {
     using Operations = std::vector<state::Operation>;
 
     Snapshot read_fresh();
-    // The fresh snapshot, or the last one read when no member answers (none yet: throws).
+    Snapshot snapshot_of(const state::Range& range) const;
+    // The fresh snapshot, or the last one read when no member answers: in this process, else
+    // the cached copy (none: throws).
     const Snapshot& read();
     // Reads, lets `plan` decide the operations (none: nothing to do), and commits them if
     // allowlist/version is still as read; else again. True when something was written.
@@ -59,6 +62,7 @@ class EtcdRuleStore final : public RuleStorage {
                                  const std::string& detail);
 
     state::Client client_;
+    state::RangeCache cache_;
     std::mt19937_64 random_;
     std::optional<Snapshot> last_;
     std::optional<std::vector<TargetStatus>> last_targets_;

@@ -75,6 +75,23 @@ struct Range {
     const KeyValue* find(std::string_view key) const;
 };
 
+// A local copy of one range in a file of the node's state directory, so that a node restarted
+// while the whole etcd cluster is down still has what it last read (its rules, its accounts).
+// The file is written whole to a temporary one and renamed: a reader finds the old copy or the
+// new one. The copy is a convenience: a file that cannot be written or read is no copy.
+class RangeCache {
+  public:
+    explicit RangeCache(std::filesystem::path file) : file_(std::move(file)) {}
+    // Saves range unless it is the revision saved last.
+    void save(const Range& range);
+    std::optional<Range> load() const;
+    const std::filesystem::path& file() const { return file_; }
+
+  private:
+    std::filesystem::path file_;
+    std::int64_t saved_revision_ = -1;
+};
+
 // How a range is read: at most `limit` keys (0: all), newest created first when asked.
 struct RangeOptions {
     std::int64_t limit = 0;

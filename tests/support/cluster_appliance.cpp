@@ -18,6 +18,7 @@ ClusterAppliance::ClusterAppliance(ClusterOptions options) {
     appliance.start_core = false;
     app_ = std::make_unique<Appliance>(appliance);
     etcd_ = std::make_unique<EtcdCluster>(app_->dir().path());
+    if (options.etcd_down_at_start) etcd_->kill_all();
 
     const auto& dir = app_->dir();
     write_json(dir / "edge2.json", app_->edge_config());
@@ -48,6 +49,14 @@ ClusterAppliance::ClusterAppliance(ClusterOptions options) {
         admin_ports_.push_back(port_of(core->require_log(kAdminListening, 15s)));
         core->require_log(Appliance::kCoreLinkUp, 15s, 2);
     }
+    for (std::size_t i = 0; i < edge_count(); ++i)
+        edge(i).require_log(Appliance::kEdgeLinkUp, 15s, 2);
+    if (options.etcd_down_at_start) return;
+    wait_first_account();
+    for (auto& core : cores_) core->require_log(Appliance::kCoreRulesCurrent, 15s);
+}
+
+void ClusterAppliance::wait_first_account(Millis timeout) {
     // One first account for the cluster: whichever core created it logged its password.
     wait_until(
         [&] {
@@ -55,11 +64,8 @@ ClusterAppliance::ClusterAppliance(ClusterOptions options) {
                 if (const auto match = core->log().find(kFirstPassword)) password_ = (*match)[1];
             return !password_.empty();
         },
-        15s);
+        timeout);
     if (password_.empty()) throw std::runtime_error("no core logged the first admin password");
-    for (std::size_t i = 0; i < edge_count(); ++i)
-        edge(i).require_log(Appliance::kEdgeLinkUp, 15s, 2);
-    for (auto& core : cores_) core->require_log(Appliance::kCoreRulesCurrent, 15s);
 }
 
 ClusterAppliance::~ClusterAppliance() {
@@ -86,6 +92,7 @@ void ClusterAppliance::start_core(std::size_t i) {
     for (std::size_t e = 0; e < edge_count(); ++e)
         before.push_back(edge(e).log().count(Appliance::kEdgeLinkUp));
     cores_.at(i) = launch_core(i);
+    admin_ports_.at(i) = port_of(cores_.at(i)->require_log(kAdminListening, 15s));
     cores_.at(i)->require_log(Appliance::kCoreLinkUp, 15s, edge_count());
     for (std::size_t e = 0; e < edge_count(); ++e)
         edge(e).require_log(Appliance::kEdgeLinkUp, 15s, before[e] + 1);

@@ -16,6 +16,9 @@ namespace edgeway::test {
 
 struct ClusterOptions {
     json core_patch = json::object();  // RFC 7386 merge patch over both cores' config
+    // A new cluster whose etcd is down when its cores first start: the cores are only waited
+    // for until they are linked; wait_first_account() once etcd is back.
+    bool etcd_down_at_start = false;
 };
 
 class ClusterAppliance {
@@ -37,6 +40,8 @@ class ClusterAppliance {
     // The https listener of edge i, trusting the lab CA.
     TlsTarget edge_target(std::size_t i) const;
     std::filesystem::path core_config_file(std::size_t i) const;
+    // Waits until one of the cores has created the cluster's first admin account.
+    void wait_first_account(Millis timeout = 15000ms);
     // A client logged in to core i's admin API as the first account.
     AdminClient admin(std::size_t i) const;
     // GET /health through edge i allowed: the rule an operator adds for it.

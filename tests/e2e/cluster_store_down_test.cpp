@@ -1,0 +1,100 @@
+// Cores that start while the whole etcd cluster is down: a core restarted then serves with the
+// copy of the rules and accounts it last read (state::RangeCache) and refuses changes with 503
+// until etcd is back; the cores of a new cluster, which have no copy, create its first admin
+// account once etcd answers, one of them and only once.
+#include "tests/e2e/e2e.hpp"
+#include "tests/support/cluster_appliance.hpp"
+
+using namespace edgeway::test;
+
+namespace {
+
+constexpr const char* kAccountsUnreadable =
+    "cannot read the admin accounts from .*; asking again until the store answers";
+
+// Logs in as "admin" with a password nobody knows: 401 when the store answers, 503 when not.
+unsigned login_status(ClusterAppliance& cluster, std::size_t core) {
+    try {
+        cluster.admin(core);
+        return 200;
+    } catch (const std::runtime_error& e) {
+        const std::string what = e.what();
+        INFO(what);
+        return what.find(" failed: 503 ") != std::string::npos ? 503u : 0u;
+    }
+}
+
+}  // namespace
+
+TEST_CASE(
+    "cluster: a core restarted while etcd is down serves with the rules and accounts it last "
+    "read, refuses changes with 503 and takes them again once etcd is back",
+    "[e2e][cluster]") {
+    ClusterAppliance cluster;
+    {
+        AdminClient a = cluster.admin(0);
+        for (std::size_t e = 0; e < cluster.edge_count(); ++e)
+            REQUIRE(a.post_json("/api/v1/rules", cluster.health_rule(e)).status == 201);
+    }
+    for (std::size_t e = 0; e < cluster.edge_count(); ++e)
+        REQUIRE(wait_until(
+            [&] { return https_get(cluster.edge_target(e), "/health").status == 200; }, 5s, 5ms));
+
+    cluster.etcd().kill_all();
+    REQUIRE(cluster.stop_core(1) == 0);
+    REQUIRE(cluster.stop_core(0) == 0);
+    cluster.start_core(0);  // alone now, and without the store
+    cluster.core(0).require_log("the cluster store is unreachable", 5s);
+    CHECK(cluster.core(0).log().count("cannot read") == 0);
+    for (std::size_t e = 0; e < cluster.edge_count(); ++e)
+        for (int n = 0; n < 5; ++n) {
+            const Response answer = https_get(cluster.edge_target(e), "/health");
+            INFO("edge " << e << ": " << answer.status << " " << answer.body);
+            CHECK(answer.status == 200);
+        }
+    CHECK(cluster.core(0).log().count(access_line("/health")) >= 10);
+    AdminClient a = cluster.admin(0);
+    const json listed = json::parse(a.get("/api/v1/rules").body);
+    CHECK(listed["editable"].size() == 2);
+    json rule = cluster.health_rule(0);
+    rule["path"] = "/after-outage";
+    CHECK(a.post_json("/api/v1/rules", rule).status == 503);
+
+    cluster.etcd().restart_all();
+    REQUIRE(wait_until([&] { return a.post_json("/api/v1/rules", rule).status == 201; }, 20s));
+    const auto version = json::parse(a.get("/api/v1/rules").body)["version"].get<std::uint64_t>();
+    cluster.wait_edges_applied(version);
+}
+
+TEST_CASE(
+    "cluster: the cores of a new cluster started while etcd is down create the first admin "
+    "account once etcd answers, one of them only",
+    "[e2e][cluster]") {
+    ClusterOptions options;
+    options.etcd_down_at_start = true;
+    ClusterAppliance cluster(options);
+    for (std::size_t i = 0; i < cluster.core_count(); ++i) {
+        cluster.core(i).require_log(kAccountsUnreadable, 5s);
+        CHECK(login_status(cluster, i) == 503);
+    }
+    // No rules could be read: the edges refuse everything, they forward nothing.
+    for (std::size_t e = 0; e < cluster.edge_count(); ++e)
+        CHECK(https_get(cluster.edge_target(e), "/health").status != 200);
+
+    cluster.etcd().restart_all();
+    cluster.wait_first_account(20s);
+    for (std::size_t i = 0; i < cluster.core_count(); ++i)
+        cluster.core(i).require_log("the admin accounts are readable again", 20s);
+    std::size_t created = 0;
+    for (std::size_t i = 0; i < cluster.core_count(); ++i)
+        created += cluster.core(i).log().count("first start: admin account");
+    CHECK(created == 1);
+    // The one password logs in on both cores; a rule added then opens both edges.
+    AdminClient a = cluster.admin(0);
+    CHECK_NOTHROW(cluster.admin(1));
+    for (std::size_t e = 0; e < cluster.edge_count(); ++e)
+        REQUIRE(a.post_json("/api/v1/rules", cluster.health_rule(e)).status == 201);
+    for (std::size_t e = 0; e < cluster.edge_count(); ++e)
+        CHECK(wait_until([&] { return https_get(cluster.edge_target(e), "/health").status == 200; },
+                         5s, 5ms));
+}
