@@ -6,6 +6,7 @@
 #include "app/node_state.hpp"
 #include "backup/backup.hpp"
 #include "proxy/proxy.hpp"
+#include "state/state.hpp"
 
 #include <fmt/format.h>
 
@@ -157,6 +158,17 @@ std::string size_text(std::uint64_t bytes) {
     return fmt::format("{:.1f} MiB", bytes / (1024.0 * 1024.0));
 }
 
+// The etcd cluster a core's configuration keeps its shared state in, if any.
+std::optional<state::EtcdOptions> cluster_store_of(const backup::NodeState& node) {
+    if (node.role != "core" || !node.config_file) return std::nullopt;
+    try {
+        const auto core = proxy::load_core_config(*node.config_file);
+        if (core.state.backend == state::Backend::etcd) return core.state.etcd;
+    } catch (const proxy::ConfigError&) {
+    }
+    return std::nullopt;
+}
+
 int backup(const Options& options, std::istream& in, std::ostream& out) {
     const auto secret = passphrase(options, in);
     if (secret && secret->size() < backup::kMinPassphraseLength)
@@ -190,6 +202,15 @@ int backup(const Options& options, std::istream& in, std::ostream& out) {
     if (!report.encrypted)
         out << "note: the file is not encrypted and holds private keys and password hashes: keep "
                "it where only administrators can read it (or use --passphrase-file)\n";
+    if (const auto etcd = cluster_store_of(node)) {
+        const std::string endpoints = fmt::format("{}", fmt::join(etcd->endpoints, ","));
+        out << fmt::format(
+            "note: this core keeps the cluster's shared state (rules, web proxy settings, admin "
+            "accounts, TURN credentials, audit) in {}, which this backup does not hold: back "
+            "that up with etcd's own snapshot, 'etcdctl --endpoints={} snapshot save FILE' "
+            "(restored with 'etcdutl snapshot restore')\n",
+            state::describe(*etcd), endpoints);
+    }
     return kExitOk;
 }
 

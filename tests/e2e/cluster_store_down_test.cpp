@@ -1,7 +1,7 @@
 // Cores that start while the whole etcd cluster is down: a core restarted then serves with the
 // copy of the rules and accounts it last read (state::RangeCache) and refuses changes with 503
-// until etcd is back; the cores of a new cluster, which have no copy, create its first admin
-// account once etcd answers, one of them and only once.
+// until etcd is back (and a backup of it says what it does not hold); the cores of a new cluster,
+// which have no copy, create its first admin account once etcd answers, one of them and only once.
 #include "tests/e2e/e2e.hpp"
 #include "tests/support/cluster_appliance.hpp"
 
@@ -64,6 +64,19 @@ TEST_CASE(
     REQUIRE(wait_until([&] { return a.post_json("/api/v1/rules", rule).status == 201; }, 20s));
     const auto version = json::parse(a.get("/api/v1/rules").body)["version"].get<std::uint64_t>();
     cluster.wait_edges_applied(version);
+
+    // A backup of such a core holds its own files and says where the rest is, and how to save it.
+    const auto file = cluster.app().dir() / "core-a.backup";
+    const RunResult backup =
+        run_program(edgeway_binary(),
+                    {"backup", "--config", cluster.core_config_file(0).string(), file.string()},
+                    cluster.app().dir() / "backup.log");
+    INFO(backup.output);
+    CHECK(backup.exit_code == 0);
+    CHECK_THAT(backup.output, Contains("in etcd at " + cluster.etcd().endpoint(0)) &&
+                                  Contains("which this backup does not hold") &&
+                                  Contains("etcdctl --endpoints=" + cluster.etcd().endpoint(0) +
+                                           "," + cluster.etcd().endpoint(1)));
 }
 
 TEST_CASE(
