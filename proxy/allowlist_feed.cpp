@@ -104,6 +104,7 @@ awaitable<std::string> read_feed(LinkSession& link, SharedRules& rules, Logger& 
                 stream->reset(true);
                 co_return "it carried an invalid rule set";
             }
+            link.mark_rules_delivered();
             start = end + 1;
         }
         pending.erase(0, start);

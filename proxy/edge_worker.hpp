@@ -38,12 +38,17 @@ struct EdgeWorker {
     std::set<boost::asio::cancellation_signal*> idle;  // used on io's thread only
 
     // The ready link with the fewest open streams, or null when none is up. A link that got a
-    // GOAWAY is not ready: it takes no new stream.
+    // GOAWAY is not ready: it takes no new stream. Links whose core has sent its allow list
+    // come first: a core that has none yet would refuse the request.
     std::shared_ptr<LinkSession> pick_link() const {
         std::shared_ptr<LinkSession> best;
-        for (const auto& link : links)
-            if (link->ready() && (!best || link->open_streams() < best->open_streams()))
-                best = link;
+        for (const auto& link : links) {
+            if (!link->ready()) continue;
+            const bool better = !best || (link->rules_delivered() != best->rules_delivered()
+                                              ? link->rules_delivered()
+                                              : link->open_streams() < best->open_streams());
+            if (better) best = link;
+        }
         return best;
     }
 

@@ -74,6 +74,10 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
 
     // Usable for new streams: the peer's SETTINGS arrived and no GOAWAY either way.
     bool ready() const { return ready_ && !closing_; }
+    // Edge: the core on this link has sent its allow list. Until then it may have none (a core
+    // started while the cluster store is down) and would refuse what the edge allows.
+    bool rules_delivered() const { return rules_delivered_; }
+    void mark_rules_delivered() { rules_delivered_ = true; }
     std::size_t open_streams() const { return streams_.size(); }
     const std::string& peer() const { return peer_; }
 
@@ -117,6 +121,7 @@ class LinkSession : public std::enable_shared_from_this<LinkSession> {
     Signal write_wanted_;
     std::chrono::steady_clock::time_point last_received_;
     bool ready_ = false;
+    bool rules_delivered_ = false;
     bool closing_ = false;
     std::string close_reason_;
     // Drain (core side): the shutdown notice went out at notice_sent_; the final GOAWAY names

@@ -1,9 +1,12 @@
 // Cores that start while the whole etcd cluster is down: a core restarted then serves with the
 // copy of the rules and accounts it last read (state::RangeCache) and refuses changes with 503
-// until etcd is back (and a backup of it says what it does not hold); the cores of a new cluster,
-// which have no copy, create its first admin account once etcd answers, one of them and only once.
+// until etcd is back, a core with no copy gets no request from the edges until it has rules (and a
+// backup of it says what it does not hold); the cores of a new cluster, which have no copy, create
+// its first admin account once etcd answers, one of them and only once.
 #include "tests/e2e/e2e.hpp"
 #include "tests/support/cluster_appliance.hpp"
+
+#include <filesystem>
 
 using namespace edgeway::test;
 
@@ -27,8 +30,9 @@ unsigned login_status(ClusterAppliance& cluster, std::size_t core) {
 }  // namespace
 
 TEST_CASE(
-    "cluster: a core restarted while etcd is down serves with the rules and accounts it last "
-    "read, refuses changes with 503 and takes them again once etcd is back",
+    "cluster: with etcd down, a restarted core serves with the rules and accounts it last read "
+    "and a core without them gets no request; changes get 503 and work again once etcd is "
+    "back",
     "[e2e][cluster]") {
     ClusterAppliance cluster;
     {
@@ -40,18 +44,31 @@ TEST_CASE(
         REQUIRE(wait_until(
             [&] { return https_get(cluster.edge_target(e), "/health").status == 200; }, 5s, 5ms));
 
+    auto all_answered = [&] {
+        for (std::size_t e = 0; e < cluster.edge_count(); ++e)
+            for (int n = 0; n < 5; ++n) {
+                const Response answer = https_get(cluster.edge_target(e), "/health");
+                INFO("edge " << e << ": " << answer.status << " " << answer.body);
+                CHECK(answer.status == 200);
+            }
+    };
     cluster.etcd().kill_all();
+    // Core B comes back as a new core would, without a copy: it has no rules to check requests
+    // against, so the edges send it none while core A, which has them, is linked.
     REQUIRE(cluster.stop_core(1) == 0);
+    for (const char* copy : {"allowlist-etcd-copy.json", "accounts-etcd-copy.json"})
+        REQUIRE(std::filesystem::remove(cluster.app().dir() / "core-b-state" / copy));
+    cluster.start_core(1);
+    cluster.core(1).require_log("cannot read the allow list from", 5s);
+    all_answered();
+    CHECK(cluster.core(1).log().count(access_line("/health")) == 0);
+
+    // Core A restarted: it serves with the copy of what it last read.
     REQUIRE(cluster.stop_core(0) == 0);
-    cluster.start_core(0);  // alone now, and without the store
+    cluster.start_core(0);
     cluster.core(0).require_log("the cluster store is unreachable", 5s);
     CHECK(cluster.core(0).log().count("cannot read") == 0);
-    for (std::size_t e = 0; e < cluster.edge_count(); ++e)
-        for (int n = 0; n < 5; ++n) {
-            const Response answer = https_get(cluster.edge_target(e), "/health");
-            INFO("edge " << e << ": " << answer.status << " " << answer.body);
-            CHECK(answer.status == 200);
-        }
+    all_answered();
     CHECK(cluster.core(0).log().count(access_line("/health")) >= 10);
     AdminClient a = cluster.admin(0);
     const json listed = json::parse(a.get("/api/v1/rules").body);
@@ -64,6 +81,13 @@ TEST_CASE(
     REQUIRE(wait_until([&] { return a.post_json("/api/v1/rules", rule).status == 201; }, 20s));
     const auto version = json::parse(a.get("/api/v1/rules").body)["version"].get<std::uint64_t>();
     cluster.wait_edges_applied(version);
+    // Core B has the rules now too, and takes its share again.
+    CHECK(wait_until(
+        [&] {
+            for (int n = 0; n < 4; ++n) https_get(cluster.edge_target(n % 2), "/health");
+            return cluster.core(1).log().count(access_line("/health")) > 0;
+        },
+        10s));
 
     // A backup of such a core holds its own files and says where the rest is, and how to save it.
     const auto file = cluster.app().dir() / "core-a.backup";
