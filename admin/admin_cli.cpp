@@ -5,6 +5,7 @@
 
 #include "admin/account_store.hpp"
 #include "admin/password.hpp"
+#include "common/cli_exit.hpp"
 
 #include <termios.h>
 #include <unistd.h>
@@ -17,9 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 constexpr const char* kDefaultStateDirectory = "/var/lib/edgeway/core";
 
 constexpr const char* kUsage =

@@ -7,6 +7,7 @@
 
 #include "allowlist/allowlist.hpp"
 #include "app/cli_user.hpp"
+#include "common/cli_exit.hpp"
 #include "proxy/proxy.hpp"
 
 #include <fmt/format.h>
@@ -29,9 +30,7 @@ namespace {
 namespace al = edgeway::allowlist;
 namespace fs = std::filesystem;
 
-constexpr int kExitOk = 0;
 constexpr int kExitRefused = 1;  // `test` refused it, or the database failed
-constexpr int kExitUsage = 2;
 
 constexpr const char* kDefaultStateDirectory = "/var/lib/edgeway/core";
 

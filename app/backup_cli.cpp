@@ -5,6 +5,7 @@
 
 #include "app/node_state.hpp"
 #include "backup/backup.hpp"
+#include "common/cli_exit.hpp"
 #include "proxy/proxy.hpp"
 #include "state/state.hpp"
 
@@ -19,10 +20,6 @@ namespace edgeway::app {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 
 constexpr const char* kBackupUsage =
     R"(usage: edgeway backup FILE [--config FILE | --state-dir DIR --role edge|core]

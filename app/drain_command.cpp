@@ -1,6 +1,7 @@
 #include "app/drain_command.hpp"
 
 #include "app/drain_files.hpp"
+#include "common/cli_exit.hpp"
 
 #include <fmt/format.h>
 
@@ -17,10 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 
 constexpr const char* kUsage = R"(usage: edgeway drain --config FILE [--deadline SECONDS]
 

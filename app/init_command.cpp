@@ -4,6 +4,7 @@
 #include "app/init_command.hpp"
 
 #include "admin/admin.hpp"
+#include "common/cli_exit.hpp"
 #include "proxy/proxy.hpp"
 #include "tls/tls.hpp"
 
@@ -18,10 +19,6 @@ namespace edgeway::app {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 
 constexpr const char* kUsage =
     R"(usage: edgeway init [--config FILE | --role edge|core] [--host NAME]... [--ip ADDRESS]...

@@ -10,6 +10,7 @@
 #include "app/service_notify.hpp"
 #include "app/state_owner.hpp"
 #include "app/webbridge_demo.hpp"
+#include "common/cli_exit.hpp"
 #include "common/log.hpp"
 #include "proxy/proxy.hpp"
 #include "tls/tls.hpp"
@@ -37,8 +38,6 @@ namespace {
 
 using namespace edgeway;
 namespace fs = std::filesystem;
-
-constexpr int kExitUsage = 2;
 
 constexpr const char* kUsage = R"(usage: edgeway <command> [options]
 

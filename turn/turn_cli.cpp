@@ -3,6 +3,7 @@
 // authenticated request, so changes count at once.
 #include "turn/turn.hpp"
 
+#include "common/cli_exit.hpp"
 #include "turn/credential_store.hpp"
 #include "turn/integrity.hpp"
 
@@ -17,9 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 constexpr const char* kDefaultStateDirectory = "/var/lib/edgeway/edge";
 constexpr const char* kDefaultRealm = "edgeway";
 constexpr std::size_t kGeneratedBytes = 18;  // 24 base64 characters
