@@ -3,6 +3,7 @@
 // Everything else in admin/ is private to it.
 #pragma once
 
+#include "cluster/cluster.hpp"
 #include "common/log.hpp"
 #include "common/telemetry.hpp"
 #include "state/state.hpp"
@@ -47,6 +48,8 @@ struct TurnUser {
 struct Hooks {
     std::string role;  // "edge" or "core", shown in the UI
     std::function<std::vector<telemetry::LinkStatus>()> links;
+    // A core's view of its cluster: the store's health, every core's record (/status/cluster).
+    std::function<cluster::View()> cluster;
     std::function<std::vector<telemetry::RelayAllocation>()> relay;  // the edge's TURN relay
     // The core's web bridge targets and their health, shown with what the join URLs resolved
     // to (/api/v1/status/targets).

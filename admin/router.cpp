@@ -38,9 +38,13 @@ bool is_json(const Request& request) {
 // The pages: path, file. The navigation (common.js) hides those the node lacks.
 const Asset* page_asset(std::string_view path) {
     static constexpr std::pair<std::string_view, std::string_view> kPages[] = {
-        {"/login", "login.html"},        {"/rules", "rules.html"},
-        {"/webproxy", "webproxy.html"},  {"/status/links", "links.html"},
-        {"/status/relay", "relay.html"}, {"/system", "system.html"},
+        {"/login", "login.html"},
+        {"/rules", "rules.html"},
+        {"/webproxy", "webproxy.html"},
+        {"/status/links", "links.html"},
+        {"/status/cluster", "cluster.html"},
+        {"/status/relay", "relay.html"},
+        {"/system", "system.html"},
         {"/logs", "logs.html"},
     };
     for (const auto& [page, file] : kPages)
@@ -142,6 +146,7 @@ Response Router::node(const Session& session) {
           {{"rules", rules_api_.has_value()},
            {"web_proxy", rules_api_.has_value()},
            {"links", static_cast<bool>(hooks.links)},
+           {"cluster", static_cast<bool>(hooks.cluster)},
            {"relay", static_cast<bool>(hooks.relay)},
            {"turn_users", turn_users_api_.available()},
            {"logs", hooks.requests != nullptr},

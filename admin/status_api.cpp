@@ -1,5 +1,6 @@
 #include "admin/status_api.hpp"
 
+#include "admin/cluster_status.hpp"
 #include "admin/query.hpp"
 
 namespace edgeway::admin {
@@ -90,9 +91,12 @@ json target_health_to_json(const std::vector<tele::UpstreamTarget>& health, cons
 
 std::optional<Response> StatusApi::handle(const Request& request, std::string_view path,
                                           std::string_view query) {
-    if (path != "status/links" && path != "status/relay" && path != "logs") return std::nullopt;
+    if (path != "status/links" && path != "status/cluster" && path != "status/relay" &&
+        path != "logs")
+        return std::nullopt;
     if (request.method() != http::verb::get) return method_not_allowed("GET");
     if (path == "status/links") return links();
+    if (path == "status/cluster") return cluster();
     if (path == "status/relay") return relay();
     return logs(query);
 }
@@ -102,6 +106,11 @@ Response StatusApi::links() {
     json rows = json::array();
     for (const auto& link : hooks_.links()) rows.push_back(link_to_json(link));
     return json_response(http::status::ok, {{"links", std::move(rows)}});
+}
+
+Response StatusApi::cluster() {
+    if (!hooks_.cluster) return absent("cluster view (an edge: its links page shows the cores)");
+    return json_response(http::status::ok, cluster_to_json(hooks_.cluster()));
 }
 
 Response StatusApi::relay() {

@@ -1,6 +1,7 @@
 // What the node reports about its traffic, read through Hooks: the traversal links
-// (/api/v1/status/links), the TURN relay's allocations (/api/v1/status/relay) and the recent
-// requests (/api/v1/logs). A hook the binary left empty means the node has no such thing: 404.
+// (/api/v1/status/links), the cluster (/api/v1/status/cluster: store, cores, link matrix), the TURN
+// relay's allocations (/api/v1/status/relay) and the recent requests (/api/v1/logs). A hook the
+// binary left empty means the node has no such thing: 404.
 #pragma once
 
 #include "admin/admin.hpp"
@@ -22,6 +23,7 @@ class StatusApi {
 
   private:
     Response links();
+    Response cluster();
     Response relay();
     Response logs(std::string_view query);
 

@@ -4,12 +4,14 @@
 #include "allowlist/allowlist.hpp"
 #include "app/allowlist_cli.hpp"
 #include "app/backup_cli.hpp"
+#include "app/cluster_member.hpp"
 #include "app/drain_command.hpp"
 #include "app/drain_files.hpp"
 #include "app/init_command.hpp"
 #include "app/service_notify.hpp"
 #include "app/state_owner.hpp"
 #include "app/webbridge_demo.hpp"
+#include "cluster/cluster.hpp"
 #include "common/cli_exit.hpp"
 #include "common/log.hpp"
 #include "proxy/proxy.hpp"
@@ -283,9 +285,21 @@ void add_turn_hooks(admin::Hooks& hooks, const turn::Config& relay) {
     };
 }
 
+// A core's membership of its cluster (a cluster of one with SQLite); an edge has none.
+std::unique_ptr<cluster::Membership> make_membership(const proxy::CoreConfig& config,
+                                                     proxy::Core& core, Logger& log) {
+    return std::make_unique<cluster::Membership>(
+        config.state, [&core] { return core.links(); }, log);
+}
+std::unique_ptr<cluster::Membership> make_membership(const proxy::EdgeConfig&, proxy::Edge&,
+                                                     Logger&) {
+    return nullptr;
+}
+
 // The admin server beside a core whose configuration has an "admin" object; null otherwise.
 std::unique_ptr<admin::Server> make_admin(const proxy::CoreConfig& config, proxy::Core& core,
-                                          turn::Server*, Logger& log) {
+                                          turn::Server*, cluster::Membership* membership,
+                                          Logger& log) {
     if (!config.admin) return nullptr;
     auto server = admin_config(*config.admin, config.state_directory);
     server.rule_database = config.state_directory / allowlist::kRuleDatabaseFile;
@@ -304,6 +318,7 @@ std::unique_ptr<admin::Server> make_admin(const proxy::CoreConfig& config, proxy
                                        {},
                                        [&core] { core.reload_webbridge_ca(); }});
     server.hooks.links = [&core] { return core.links(); };
+    if (membership) server.hooks.cluster = [membership] { return membership->view(); };
     server.hooks.upstream_targets = [&core] { return core.upstream_targets(); };
     server.hooks.requests = &core.requests();
     return std::make_unique<admin::Server>(std::move(server), log);
@@ -311,7 +326,7 @@ std::unique_ptr<admin::Server> make_admin(const proxy::CoreConfig& config, proxy
 
 // The admin server beside an edge whose configuration has an "admin" object; null otherwise.
 std::unique_ptr<admin::Server> make_admin(const proxy::EdgeConfig& config, proxy::Edge& edge,
-                                          turn::Server* relay, Logger& log) {
+                                          turn::Server* relay, cluster::Membership*, Logger& log) {
     if (!config.admin) return nullptr;
     auto server = admin_config(*config.admin, config.state_directory);
     const auto reload = [&edge] { edge.reload_certificates(); };
@@ -380,11 +395,14 @@ int run_role(const std::vector<std::string>& args, const char* usage, const char
     Logger& log = logs.role;
     Role role(config, log);
     auto relay = make_relay(config, logs.relay);
-    auto admin = make_admin(config, role, relay.get(), logs.admin);
+    auto membership = make_membership(config, role, log);
+    auto admin = make_admin(config, role, relay.get(), membership.get(), logs.admin);
     try {
         role.start();
         if (relay) relay->start();
         if (admin) admin->start();
+        if constexpr (std::is_same_v<Config, proxy::CoreConfig>)
+            membership->start(app::core_identity(config, admin ? admin->port() : 0));
     } catch (const std::exception& e) {
         log.error("cannot start: {}", e.what());
         return 1;
@@ -398,8 +416,11 @@ int run_role(const std::vector<std::string>& args, const char* usage, const char
             deadline = applied->drain.deadline;
         app::notify_ready(fmt::format("{} {} running", name, EDGEWAY_VERSION));
     });
+    if (membership) membership->draining();
     drain_role(role, config.state_directory, deadline, signals, log);
     log.info("stopping");
+    // Its record goes before its links do, so that no core counts it as lost.
+    if (membership) membership->leave();
     if (admin) admin->stop();
     if (relay) relay->stop();
     role.stop();
@@ -506,7 +527,7 @@ int run_demo(const std::vector<std::string>& args) {
                                                        pki.edge_cert(), pki.edge_key()};
         proxy::Edge edge(edge_config, edge_log);
         edge.start();
-        auto edge_admin = make_admin(edge_config, edge, nullptr, edge_admin_log);
+        auto edge_admin = make_admin(edge_config, edge, nullptr, nullptr, edge_admin_log);
         edge_admin->start();
 
         proxy::CoreConfig core_config;
@@ -527,9 +548,11 @@ int run_demo(const std::vector<std::string>& args) {
         core_config.admin = proxy::AdminListenerConfig{fmt::format("127.0.0.1:{}", admin_port),
                                                        pki.edge_cert(), pki.edge_key()};
         proxy::Core core(core_config, core_log);
-        auto admin = make_admin(core_config, core, nullptr, admin_log);
+        auto membership = make_membership(core_config, core, core_log);
+        auto admin = make_admin(core_config, core, nullptr, membership.get(), admin_log);
         core.start();
         admin->start();
+        membership->start(app::core_identity(core_config, admin->port()));
 
         const auto& password = admin->first_start_password();
         const auto& edge_password = edge_admin->first_start_password();

@@ -366,6 +366,7 @@ CoreConfig load_core_config(const std::filesystem::path& file) {
         }
     }
     top.path("state_directory", config.state_directory, false);
+    top.text("node_name", config.node_name);
     top.path("hosts_file", config.hosts_file, false);
     top.millis("discovery_interval_ms", config.discovery_interval, 100);
 

@@ -354,6 +354,7 @@ struct Core::Impl {
         keep_for_restart(report, "workers", running->workers, next.workers);
         keep_for_restart(report, "state_directory", running->state_directory, next.state_directory);
         keep_for_restart(report, "state", running->state, next.state);
+        keep_for_restart(report, "node_name", running->node_name, next.node_name);
         note_applied(report, "log_level", running->log_level, next.log_level);
         note_applied(report, "edges", running->edges, next.edges);
         note_applied(report, "links_per_edge", running->links_per_edge, next.links_per_edge);

@@ -106,6 +106,8 @@ struct CoreConfig {
     unsigned workers = 1;
     std::vector<std::string> join_urls;  // guest account client URIs: https://join.example.com/
     std::filesystem::path state_directory = "/var/lib/edgeway/core";  // allowlist.db lives here
+    // How the cluster status names this core; empty: its host name and admin port.
+    std::string node_name;
     // Where rules, settings, accounts and the audit log live: the state directory's SQLite
     // files (default) or an etcd cluster shared with the other cores ("state" object).
     state::Config state;

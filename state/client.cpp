@@ -13,6 +13,7 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
 #include <thread>
 
 namespace edgeway::state {
@@ -175,11 +176,36 @@ Range Client::get_prefix(std::string_view prefix, const RangeOptions& options) {
     return impl_->range(wire::range_request(key, &end, options));
 }
 
-std::int64_t Client::put(std::string_view key, std::string_view value) {
-    const json answer =
-        impl_->call("/v3/kv/put", {{"key", wire::base64(impl_->options.prefix + std::string(key))},
-                                   {"value", wire::base64(value)}});
+std::int64_t Client::put(std::string_view key, std::string_view value, std::int64_t lease) {
+    json request = {{"key", wire::base64(impl_->options.prefix + std::string(key))},
+                    {"value", wire::base64(value)}};
+    if (lease != 0) request["lease"] = std::to_string(lease);
+    const json answer = impl_->call("/v3/kv/put", request);
     return wire::number(answer.value("header", json::object()), "revision");
+}
+
+std::int64_t Client::grant_lease(Millis ttl) {
+    const auto seconds = std::max<std::int64_t>(1, (ttl.count() + 999) / 1000);
+    const json answer = impl_->call("/v3/lease/grant", {{"TTL", std::to_string(seconds)}});
+    const std::int64_t id = wire::number(answer, "ID");
+    if (id == 0) throw Error("etcd granted no lease: " + answer.value("error", answer.dump()));
+    return id;
+}
+
+bool Client::keep_alive(std::int64_t lease) {
+    // A stream in gRPC; through the gateway, one request gets one answer and the stream ends.
+    const json answer = impl_->call("/v3/lease/keepalive", {{"ID", std::to_string(lease)}});
+    return wire::number(answer.value("result", json::object()), "TTL") > 0;
+}
+
+void Client::revoke_lease(std::int64_t lease) {
+    try {
+        impl_->call("/v3/lease/revoke", {{"ID", std::to_string(lease)}});
+    } catch (const Unavailable&) {
+        throw;
+    } catch (const Error& e) {
+        if (std::string_view(e.what()).find("lease not found") == std::string_view::npos) throw;
+    }
 }
 
 bool Client::erase(std::string_view key) {

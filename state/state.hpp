@@ -148,10 +148,19 @@ class Client {
 
     Range get(std::string_view key);
     Range get_prefix(std::string_view prefix, const RangeOptions& options = {});
-    std::int64_t put(std::string_view key, std::string_view value);  // -> revision
-    bool erase(std::string_view key);                                // false: there was none
+    // -> revision. With a lease, the key goes when the lease ends.
+    std::int64_t put(std::string_view key, std::string_view value, std::int64_t lease = 0);
+    bool erase(std::string_view key);  // false: there was none
     TxnResult txn(const std::vector<Compare>& compares, const std::vector<Operation>& success,
                   const std::vector<Operation>& failure = {});
+
+    // Leases: the keys put with one go when it is revoked, or when it was not kept alive for
+    // its time to live (etcd rounds it to whole seconds, at least one).
+    std::int64_t grant_lease(Millis ttl);  // -> the lease's id
+    // False when the lease is gone (expired or revoked): its keys are gone too.
+    bool keep_alive(std::int64_t lease);
+    // A lease that is gone already is not an error.
+    void revoke_lease(std::int64_t lease);
 
     const EtcdOptions& options() const;
 
@@ -159,6 +168,19 @@ class Client {
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// What one member says of itself (POST /v3/maintenance/status).
+struct MemberStatus {
+    std::string url;            // the endpoint as configured
+    bool healthy = false;       // it answered and has a leader
+    bool leader = false;        // it is the leader
+    std::int64_t revision = 0;  // its store's revision
+    std::string version;        // etcd's, "3.4.23"
+    std::string error;          // why it is not healthy: "connection refused", its alarms
+};
+// Asks every configured member at once, each within the timeout; a member that fails is
+// reported so, never thrown. In the configured order.
+std::vector<MemberStatus> member_status(const EtcdOptions& options);
 
 struct WatchEvent {
     enum class Type { put, erase };

@@ -60,6 +60,7 @@ const edgeway = (() => {
     [null, "HTTP allow list", "/rules", "rules"],
     [null, "Meeting Server web proxy", "/webproxy", "web_proxy"],
     ["Status", "Traversal links", "/status/links", "links"],
+    ["Status", "Cluster", "/status/cluster", "cluster"],
     ["Status", "Relay usage", "/status/relay", "relay"],
     ["System", "Administration", "/system", null],
     [null, "Logs", "/logs", "logs"],

@@ -1,9 +1,9 @@
 // Drives the admin web UI in headless Chromium (Debian's, through playwright-core): logs in,
 // sees a validation message for a bad rule, adds a rule for a path the edge refused and waits
 // for that path to pass on 443, deletes the rule and waits for the path to be refused again,
-// sees validation messages on the web proxy, logs and administration forms, and visits every
-// page of the navigation. Screenshots go to ARTIFACTS. Exit code 0 when every step passed; each
-// step is logged.
+// sees validation messages on the web proxy, logs and administration forms, visits every
+// page of the navigation and sees the core's link up on the cluster page. Screenshots go to
+// ARTIFACTS. Exit code 0 when every step passed; each step is logged.
 //
 // With EDGE_ADMIN_URL set it then logs in to the edge's administration and waits for the
 // traversal link to show LINK_STATE ("Active"); PHASE=edge-only does only that (the test runs it
@@ -192,8 +192,15 @@ async function coreSteps(browser) {
 
   step("every page of the navigation loads without errors");
   const links = await visitEveryPage(page, adminUrl, "10-page");
-  for (const expected of ["/rules", "/webproxy", "/status/links", "/system", "/logs"])
+  for (const expected of ["/rules", "/webproxy", "/status/links", "/status/cluster", "/system", "/logs"])
     if (!links.includes(expected)) throw new Error(`navigation lacks ${expected}: ${links}`);
+
+  step("the cluster page shows this core alone (SQLite), its link to the edge up");
+  await page.goto(`${adminUrl}/status/cluster`);
+  await page.locator("#store-summary").filter({ hasText: "SQLite" }).waitFor();
+  await page.locator("#cores tbody tr", { hasText: "this core" }).waitFor();
+  await page.locator('#matrix td[data-state="up"]').waitFor();
+  await shot(page, "11-cluster");
 
   step("the administration page shows the port, the account and the certificate");
   await page.goto(`${adminUrl}/system`);

@@ -258,3 +258,53 @@ TEST_CASE("etcd watch: a compacted start revision means a full re-read", "[state
     std::lock_guard lock(seen.mutex);
     CHECK(seen.puts == std::vector<std::string>{"w/b=3"});
 }
+
+TEST_CASE("etcd client: a key put with a lease goes when the lease is revoked", "[state][lease]") {
+    TempDir dir("edgeway-state");
+    EtcdCluster cluster(dir.path());
+    state::Client client(options_for(cluster));
+
+    const auto lease = client.grant_lease(10s);
+    client.put("members/a", "here", lease);
+    client.put("members/b", "no lease");
+    CHECK(client.keep_alive(lease));
+    CHECK(client.get("members/a").kvs.size() == 1);
+
+    client.revoke_lease(lease);
+    CHECK(client.get("members/a").kvs.empty());
+    CHECK(client.get("members/b").kvs.size() == 1);
+    CHECK_FALSE(client.keep_alive(lease));
+    CHECK_NOTHROW(client.revoke_lease(lease));  // gone already
+    // A put on a lease that is gone is refused, not stored without it.
+    CHECK_THROWS_WITH(client.put("members/c", "late", lease), Contains("lease not found"));
+}
+
+TEST_CASE("etcd member status: one leader, a killed member reported with its cause",
+          "[state][lease]") {
+    TempDir dir("edgeway-state");
+    EtcdCluster cluster(dir.path());
+    const auto options = options_for(cluster);
+
+    auto members = state::member_status(options);
+    REQUIRE(members.size() == 3);
+    int leaders = 0;
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        INFO(members[i].url << ": " << members[i].error);
+        CHECK(members[i].url == cluster.endpoint(i));
+        CHECK(members[i].healthy);
+        CHECK(members[i].revision > 0);
+        CHECK_FALSE(members[i].version.empty());
+        leaders += members[i].leader;
+    }
+    CHECK(leaders == 1);
+
+    // A follower, so that the others keep their leader.
+    const std::size_t killed = members[0].leader ? 1 : 0;
+    cluster.kill(killed);
+    members = state::member_status(options);
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        INFO(members[i].url << ": " << members[i].error);
+        CHECK(members[i].healthy == (i != killed));
+    }
+    CHECK(members[killed].error == "connection refused");
+}
