@@ -12,9 +12,10 @@ constexpr const char* kFirstPassword =
 
 }  // namespace
 
-ClusterAppliance::ClusterAppliance() {
+ClusterAppliance::ClusterAppliance(const json& edge_patch, const json& core_patch) {
     ApplianceOptions options;
     options.start_core = false;
+    options.edge_patch = edge_patch;
     app_ = std::make_unique<Appliance>(options);
     etcd_ = std::make_unique<EtcdCluster>(app_->dir().path());
 
@@ -36,6 +37,7 @@ ClusterAppliance::ClusterAppliance() {
     config["admin"] = {{"listen", "127.0.0.1:0"},
                        {"certificate", "pki/edge.pem"},
                        {"private_key", "pki/edge.key"}};
+    config.merge_patch(core_patch);
     for (const char* name : {"core-a", "core-b"}) {
         config["state_directory"] = (dir / (std::string(name) + "-state")).string();
         write_json(dir / (std::string(name) + ".json"), config);

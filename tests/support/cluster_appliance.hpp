@@ -16,7 +16,9 @@ namespace edgeway::test {
 
 class ClusterAppliance {
   public:
-    ClusterAppliance();
+    // RFC 7386 merge patches over both edges' and both cores' configurations.
+    explicit ClusterAppliance(const json& edge_patch = json::object(),
+                              const json& core_patch = json::object());
     ~ClusterAppliance();
 
     Appliance& app() { return *app_; }
