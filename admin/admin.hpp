@@ -55,7 +55,8 @@ struct Hooks {
     // to (/api/v1/status/targets).
     std::function<std::vector<telemetry::UpstreamTarget>()> upstream_targets;
     const telemetry::RequestLog* requests = nullptr;
-    // The relay's users (an edge with a TURN relay). set_turn_user creates or changes one;
+    // The TURN users (an edge whose relay has local credentials, or a core, which pushes them to
+    // its edges). set_turn_user creates or changes one;
     // remove_turn_user is false when there is none. They throw std::runtime_error with a
     // message for the operator.
     std::function<std::vector<TurnUser>()> turn_users;

@@ -1,6 +1,6 @@
-// /api/v1/turn/users: the edge's TURN relay users (the relay's own credential database, through
-// the hooks). List, add or change a password, delete; every change is audited. The relay reads
-// a user on every request, so a change counts at once.
+// /api/v1/turn/users: TURN relay users, through the hooks: an edge relay's own credential
+// database, or a core's credentials (its turn.db or etcd), which it pushes to its edges. List,
+// add or change a password, delete; every change is audited and counts within a second.
 #pragma once
 
 #include "admin/admin.hpp"

@@ -56,7 +56,7 @@ Commands:
   allowlist COMMAND      show, edit, import, export and test the core's allow list
   admin passwd USER      set a local admin account's password
   turn user add|remove|list, turn secret set|clear
-                         the edge's TURN relay credentials
+                         TURN relay credentials (an edge's own, or a core's, pushed to edges)
   backup FILE            save this node's state (databases, configuration, certificates)
   restore FILE           verify a backup, then put this node's state back from it
 
@@ -258,30 +258,33 @@ admin::ServerConfig admin_config(const proxy::AdminListenerConfig& listener,
     return server;
 }
 
-// The TURN relay beside an edge whose configuration has a "turn" object; null otherwise.
-std::unique_ptr<turn::Server> make_relay(const proxy::EdgeConfig& config, Logger& log) {
+// The TURN relay beside an edge whose configuration has a "turn" object (with the credentials
+// its cores push, when it says so); null otherwise.
+std::unique_ptr<turn::Server> make_relay(const proxy::EdgeConfig& config, proxy::Edge& edge,
+                                         Logger& log) {
     if (!config.turn) return nullptr;
-    return std::make_unique<turn::Server>(std::make_shared<const turn::Config>(*config.turn), log);
+    return std::make_unique<turn::Server>(std::make_shared<const turn::Config>(*config.turn), log,
+                                          edge.turn_credentials());
 }
-std::unique_ptr<turn::Server> make_relay(const proxy::CoreConfig&, Logger&) {
+std::unique_ptr<turn::Server> make_relay(const proxy::CoreConfig&, proxy::Core&, Logger&) {
     return nullptr;
 }
 
-// The TURN users API of an edge's admin, on the relay's credential database.
-void add_turn_hooks(admin::Hooks& hooks, const turn::Config& relay) {
-    const fs::path state = relay.state_directory;
-    const std::string realm = relay.realm;
-    hooks.turn_users = [state] {
+// The TURN users API of an admin, on the node's credential storage: an edge relay's own
+// database, or a core's (its file, or the cluster's etcd), which the core pushes to its edges.
+void add_turn_hooks(admin::Hooks& hooks, const turn::CredentialLocation& where,
+                    const std::string& realm) {
+    hooks.turn_users = [where] {
         std::vector<admin::TurnUser> users;
-        for (const auto& user : turn::list_users(state))
+        for (const auto& user : turn::list_users(where))
             users.push_back({user.name, user.realm, user.created_at, user.changed_at});
         return users;
     };
-    hooks.set_turn_user = [state, realm](const std::string& name, const std::string& password) {
-        turn::set_user(state, name, realm, password);
+    hooks.set_turn_user = [where, realm](const std::string& name, const std::string& password) {
+        turn::set_user(where, name, realm, password);
     };
-    hooks.remove_turn_user = [state](const std::string& name) {
-        return turn::remove_user(state, name);
+    hooks.remove_turn_user = [where](const std::string& name) {
+        return turn::remove_user(where, name);
     };
 }
 
@@ -321,6 +324,7 @@ std::unique_ptr<admin::Server> make_admin(const proxy::CoreConfig& config, proxy
     if (membership) server.hooks.cluster = [membership] { return membership->view(); };
     server.hooks.upstream_targets = [&core] { return core.upstream_targets(); };
     server.hooks.requests = &core.requests();
+    add_turn_hooks(server.hooks, {config.state_directory, config.state}, config.turn_realm);
     return std::make_unique<admin::Server>(std::move(server), log);
 }
 
@@ -340,7 +344,9 @@ std::unique_ptr<admin::Server> make_admin(const proxy::EdgeConfig& config, proxy
     server.hooks.requests = &edge.requests();
     if (relay) {
         server.hooks.relay = [relay] { return relay->allocations(); };
-        add_turn_hooks(server.hooks, *config.turn);
+        // Pushed credentials are administered on the cores; the edge's page shows none.
+        if (config.turn->credentials == turn::Credentials::local)
+            add_turn_hooks(server.hooks, config.turn->state_directory, config.turn->realm);
     }
     return std::make_unique<admin::Server>(std::move(server), log);
 }
@@ -394,7 +400,7 @@ int run_role(const std::vector<std::string>& args, const char* usage, const char
     NodeLogs logs(name, config.log_level);
     Logger& log = logs.role;
     Role role(config, log);
-    auto relay = make_relay(config, logs.relay);
+    auto relay = make_relay(config, role, logs.relay);
     auto membership = make_membership(config, role, log);
     auto admin = make_admin(config, role, relay.get(), membership.get(), logs.admin);
     try {
@@ -687,9 +693,15 @@ int main(int argc, char** argv) {
         return turn::run_turn_command(
             args,
             [](const fs::path& file) {
+                try {
+                    const auto core = proxy::load_core_config(file);
+                    return turn::CliSettings{core.state_directory, core.turn_realm, core.state};
+                } catch (const proxy::ConfigError&) {
+                    // Not a core's: an edge's, or the edge's message says what is wrong.
+                }
                 const auto config = proxy::load_edge_config(file);
-                return turn::CliSettings{config.state_directory,
-                                         config.turn ? config.turn->realm : "edgeway"};
+                return turn::CliSettings{
+                    config.state_directory, config.turn ? config.turn->realm : "edgeway", {}};
             },
             std::cin, std::cout, std::cerr);
     std::cerr << "edgeway: unknown command '" << command << "'\n" << kUsage;

@@ -141,7 +141,8 @@ backup::Layout layout_of_copy(const std::string& role, const fs::path& copy,
 }
 
 std::vector<backup::DatabaseKind> database_kinds(const std::string& role) {
-    if (role == "core") return {rule_database(), account_database()};
+    // A core keeps the TURN credentials it pushes to its edges (SQLite state).
+    if (role == "core") return {rule_database(), account_database(), credential_database()};
     return {account_database(), credential_database()};
 }
 

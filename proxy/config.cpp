@@ -211,6 +211,14 @@ std::optional<turn::Config> read_turn(Fields& top, const std::filesystem::path& 
     fields.text("external_address", config.external_address);
     fields.text("realm", config.realm);
     if (config.realm.empty()) fields.fail(fields.name("realm"), "a non-empty realm");
+    std::string credentials = "local";
+    fields.text("credentials", credentials);
+    if (credentials == "pushed")
+        config.credentials = turn::Credentials::pushed;
+    else if (credentials != "local")
+        fields.fail(fields.name("credentials"),
+                    "\"local\" (this edge's turn.db, the default) or \"pushed\" (sent by the "
+                    "cores over the links)");
     config.allowed_peer_ranges = fields.strings("allowed_peer_ranges");
     fields.integer("max_allocations", config.max_allocations, 1, 1000000);
     fields.integer("max_allocations_per_user", config.max_allocations_per_user, 1, 1000000);
@@ -442,6 +450,14 @@ CoreConfig load_core_config(const std::filesystem::path& file) {
 
     config.admin = read_admin(top);
     config.state = read_state(top);
+    // The realm of the TURN users administered on this core (their keys depend on it): the
+    // realm of the edges' relays that take the credentials it pushes.
+    if (top.find("turn")) {
+        Fields turn = top.object("turn");
+        turn.text("realm", config.turn_realm);
+        if (config.turn_realm.empty()) turn.fail(turn.name("realm"), "a non-empty realm");
+        turn.no_others();
+    }
     top.no_others();
     return config;
 }

@@ -10,6 +10,7 @@
 #include "proxy/listen.hpp"
 #include "proxy/proxy.hpp"
 #include "proxy/reload_report.hpp"
+#include "proxy/turn_feed.hpp"
 #include "proxy/upstream.hpp"
 #include "proxy/upstream_checker.hpp"
 #include "proxy/websocket_relay.hpp"
@@ -59,11 +60,12 @@ struct CoreWorker {
     // Before io: the coroutines io destroys at the end unregister their WebSockets here.
     WebSocketSet websockets;
     asio::io_context io{1};
-    std::vector<std::shared_ptr<LinkSession>> links;  // used on io's thread only
-    UpstreamPool pool;                                // likewise
-    Broadcast rules_changed{io.get_executor()};       // wakes the allow-list feeds
-    Signal links_changed{io.get_executor()};          // a link of `links` ended
-    std::vector<std::weak_ptr<LinkStream>> feeds;     // the allow-list feeds served
+    std::vector<std::shared_ptr<LinkSession>> links;   // used on io's thread only
+    UpstreamPool pool;                                 // likewise
+    Broadcast rules_changed{io.get_executor()};        // wakes the allow-list feeds
+    Broadcast credentials_changed{io.get_executor()};  // wakes the TURN credential feeds
+    Signal links_changed{io.get_executor()};           // a link of `links` ended
+    std::vector<std::weak_ptr<LinkStream>> feeds;      // the control feeds served
     bool stopping = false;
     bool draining = false;  // no more dials: the links close once their streams are done
 };
@@ -102,6 +104,7 @@ struct Core::Impl {
     std::atomic<std::shared_ptr<asio::ssl::context>> link_tls;
     std::atomic<std::shared_ptr<const std::string>> link_tls_error;
     AllowlistService allowlist;
+    turn::CredentialPublisher turn_credentials;
     UpstreamBalancer balancer{log};
     std::unique_ptr<UpstreamContext> upstream;
     std::vector<std::thread> threads;
@@ -113,7 +116,12 @@ struct Core::Impl {
     telemetry::RequestLog requests;
     LinkBoard board{[this] { return allowlist.domains(); }};
 
-    Impl(CoreConfig c, Logger& l) : config(std::move(c)), log(l), allowlist(config, log) {}
+    Impl(CoreConfig c, Logger& l)
+        : config(std::move(c)),
+          log(l),
+          allowlist(config, log),
+          turn_credentials(config.get()->state,
+                           config.get()->state_directory / turn::kCredentialDatabaseFile, log) {}
 
     static std::shared_ptr<asio::ssl::context> make_link_context(const CoreConfig& c) {
         return tls::make_client_context(
@@ -192,14 +200,22 @@ struct Core::Impl {
                     });
                 link->set_stream_handler([this, &worker](std::shared_ptr<LinkStream> stream) {
                     auto on_done = [this](std::exception_ptr error) { log_failure(error); };
-                    if (is_allowlist_feed(*stream)) {
+                    const bool allowlist_feed = is_allowlist_feed(*stream);
+                    if (allowlist_feed || is_turn_feed(*stream)) {
                         std::erase_if(worker.feeds,
                                       [](const auto& feed) { return feed.expired(); });
                         worker.feeds.push_back(stream);
-                        asio::co_spawn(worker.io,
-                                       serve_allowlist_feed(std::move(stream), allowlist.rules(),
-                                                            worker.rules_changed),
-                                       on_done);
+                        if (allowlist_feed)
+                            asio::co_spawn(
+                                worker.io,
+                                serve_allowlist_feed(std::move(stream), allowlist.rules(),
+                                                     worker.rules_changed),
+                                on_done);
+                        else
+                            asio::co_spawn(worker.io,
+                                           serve_turn_feed(std::move(stream), turn_credentials,
+                                                           worker.credentials_changed),
+                                           on_done);
                     } else {
                         // Counted from here, before anything a drain could look at in between.
                         asio::co_spawn(
@@ -337,10 +353,15 @@ struct Core::Impl {
         const unsigned count = std::max(1u, initial->workers);
         for (unsigned i = 0; i < count; ++i)
             workers.push_back(std::make_unique<CoreWorker>(in_flight));
-        for (auto& worker : workers)
+        for (auto& worker : workers) {
             allowlist.on_publish(
                 [w = worker.get()] { asio::post(w->io, [w] { w->rules_changed.notify(); }); });
+            turn_credentials.on_publish([w = worker.get()] {
+                asio::post(w->io, [w] { w->credentials_changed.notify(); });
+            });
+        }
         allowlist.start();
+        turn_credentials.start();
         update_keepers(*initial);
         asio::co_spawn(workers.front()->io, check_down_targets(*upstream),
                        [this](std::exception_ptr error) { log_failure(error); });
@@ -355,6 +376,7 @@ struct Core::Impl {
         keep_for_restart(report, "state_directory", running->state_directory, next.state_directory);
         keep_for_restart(report, "state", running->state, next.state);
         keep_for_restart(report, "node_name", running->node_name, next.node_name);
+        keep_for_restart(report, "turn.realm", running->turn_realm, next.turn_realm);
         note_applied(report, "log_level", running->log_level, next.log_level);
         note_applied(report, "edges", running->edges, next.edges);
         note_applied(report, "links_per_edge", running->links_per_edge, next.links_per_edge);
@@ -435,7 +457,7 @@ struct Core::Impl {
         }
     }
 
-    // The allow-list feeds end (the edges take that calmly from a link under GOAWAY), then each
+    // The control feeds end (the edges take that calmly from a link under GOAWAY), then each
     // link closes as soon as its last stream is done.
     static awaitable<void> finish_links(CoreWorker& worker) {
         for (auto& feed : worker.feeds)
@@ -461,6 +483,7 @@ struct Core::Impl {
         for (auto& thread : threads) thread.join();
         threads.clear();
         allowlist.stop();
+        turn_credentials.stop();
     }
 };
 

@@ -8,6 +8,7 @@
 #include "proxy/listen.hpp"
 #include "proxy/proxy.hpp"
 #include "proxy/reload_report.hpp"
+#include "proxy/turn_feed.hpp"
 
 #include "tls/tls.hpp"
 
@@ -37,6 +38,9 @@ struct Edge::Impl {
     std::atomic<bool> draining{false};
     std::vector<std::unique_ptr<EdgeWorker>> workers;
     SharedRules rules;  // the last rule set a core pushed; empty until then
+    // The last TURN credential set a core pushed, for the relay; null unless the relay takes
+    // pushed credentials (then the feed is opened on every link).
+    std::shared_ptr<turn::PushedCredentials> turn_credentials;
     std::unique_ptr<EdgeContext> context;
     // Swapped whole on reload, like EdgeContext::https_tls.
     std::atomic<std::shared_ptr<asio::ssl::context>> link_tls;
@@ -48,7 +52,11 @@ struct Edge::Impl {
     telemetry::RequestLog requests;
     LinkBoard board{[this] { return allowed_hosts(); }};
 
-    Impl(EdgeConfig c, Logger& l) : config(std::move(c)), log(l) {}
+    Impl(EdgeConfig c, Logger& l) : config(std::move(c)), log(l) {
+        const auto& relay = config.get()->turn;
+        if (relay && relay->credentials == turn::Credentials::pushed)
+            turn_credentials = std::make_shared<turn::PushedCredentials>();
+    }
 
     // The hosts the allow list opens: the domains the links serve, as far as the edge knows.
     std::vector<std::string> allowed_hosts() const {
@@ -133,6 +141,9 @@ struct Edge::Impl {
         link->set_ready_handler([this, &worker, weak = std::weak_ptr(link), common_name] {
             if (auto up = weak.lock()) {
                 board.active(up->peer(), common_name, up);
+                if (turn_credentials)
+                    asio::co_spawn(worker.io, receive_turn_feed(up, *turn_credentials, log),
+                                   on_done("TURN credential feed"));
                 asio::co_spawn(worker.io, receive_allowlist_feed(std::move(up), rules, log),
                                on_done("allow-list feed"));
             }
@@ -376,6 +387,9 @@ std::vector<telemetry::LinkStatus> Edge::links() const {
 }
 const telemetry::RequestLog& Edge::requests() const {
     return impl_->requests;
+}
+std::shared_ptr<const turn::PushedCredentials> Edge::turn_credentials() const {
+    return impl_->turn_credentials;
 }
 
 }  // namespace edgeway::proxy

@@ -132,6 +132,9 @@ struct CoreConfig {
     std::string upstream_health_check_path;  // empty: the TLS connection is the check
     // Absent from the file: no admin listener (the appliance packaging always sets it).
     std::optional<AdminListenerConfig> admin;
+    // "turn": {"realm"}: the realm of the TURN users administered on this core, which it pushes
+    // (with their keys, in its state) to the edges whose relays take pushed credentials.
+    std::string turn_realm = "edgeway";
 };
 
 // Where a drain is, told to its observer four times a second and when it ends.
@@ -186,6 +189,9 @@ class Edge {
     // One row per core connected, and per core whose link went down (until it is back).
     std::vector<telemetry::LinkStatus> links() const;
     const telemetry::RequestLog& requests() const;
+    // Where the cores' TURN credential sets go, for the relay: null unless the configuration's
+    // relay takes pushed credentials ("turn": {"credentials": "pushed"}).
+    std::shared_ptr<const turn::PushedCredentials> turn_credentials() const;
 
   private:
     struct Impl;

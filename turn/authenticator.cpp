@@ -82,10 +82,10 @@ AuthResult Authenticator::check(const stun::Message& request, SteadyClock::time_
     if (auto stored = store_.find(username)) {
         if (stored->realm != realm_)
             return refuse(401, "Unauthorized",
-                          fmt::format("401: user '{}' has a password for realm '{}' in the local "
-                                      "credential database but this relay's realm is '{}' — set "
-                                      "the user's password again",
-                                      username, stored->realm, realm_));
+                          fmt::format("401: user '{}' has a password for realm '{}' in {} but "
+                                      "this relay's realm is '{}' — set the user's password "
+                                      "again (for this realm)",
+                                      username, stored->realm, store_.where(), realm_));
         result.key = stored->key;
         what = fmt::format("user '{}'", username);
     } else if (const auto expiry = rest_expiry(username); expiry && store_.shared_secret()) {
@@ -105,9 +105,9 @@ AuthResult Authenticator::check(const stun::Message& request, SteadyClock::time_
         result.key = stun::long_term_key(username, realm_, stun::base64(mac));
         what = fmt::format("time-limited user '{}'", username);
     } else {
-        return refuse(401, "Unauthorized",
-                      fmt::format("401: user '{}' unknown in local credential database ({})",
-                                  username, store_.where()));
+        return refuse(
+            401, "Unauthorized",
+            fmt::format("401: user '{}' unknown in {}", username, store_.unknown_user_context()));
     }
     if (stun::check_integrity(request, result.key) != stun::IntegrityCheck::ok)
         return refuse(401, "Unauthorized",

@@ -1,5 +1,7 @@
 // The schema has a version (PRAGMA user_version) and a migration ladder like the other stores
-// (common/sqlite.hpp): step i brings version i to i + 1, all in one transaction.
+// (common/sqlite.hpp): step i brings version i to i + 1, all in one transaction. Every change
+// also raises the set's version (settings 'version') in the same transaction, so that a core
+// pushing the set to its edges numbers each content differently, even across restarts.
 #include "turn/credential_store.hpp"
 
 #include "common/sqlite.hpp"
@@ -65,11 +67,42 @@ struct CredentialStore::Db {
     // service user's only.
     explicit Db(const fs::path& file) : db(file, &raise_credential_error) {}
     sqlite::Database db;
+    std::int64_t data_version = 0;
+
+    void bump_version() {
+        db.exec(
+            "INSERT INTO settings (name, value) VALUES ('version', '1') ON CONFLICT (name) "
+            "DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)",
+            "raising the credentials version");
+    }
 };
 
 CredentialStore::CredentialStore(const fs::path& file)
     : file_(file), db_(std::make_unique<Db>(file)) {
     db_->db.migrate(kMigrations, "an edgeway TURN credential database");
+    db_->data_version = db_->db.data_version();
+}
+
+bool CredentialStore::changed_elsewhere() {
+    const std::int64_t now = db_->db.data_version();
+    const bool changed = now != db_->data_version;
+    db_->data_version = now;
+    return changed;
+}
+
+CredentialSet CredentialStore::credential_set() {
+    sqlite::Transaction transaction(db_->db, sqlite::Transaction::read);
+    CredentialSet set;
+    Statement users(db_->db, "SELECT name, realm, key_md5 FROM users ORDER BY name",
+                    "reading the TURN users");
+    while (users.step()) set.users[users.text(0)] = {users.text(1), users.text(2)};
+    Statement settings(db_->db, "SELECT name, value FROM settings", "reading the TURN settings");
+    while (settings.step()) {
+        if (settings.text(0) == "rest_api_secret") set.rest_api_secret = settings.text(1);
+        if (settings.text(0) == "version")
+            set.version = static_cast<std::uint64_t>(std::stoull(settings.text(1)));
+    }
+    return set;
 }
 
 CredentialStore::~CredentialStore() = default;
@@ -83,15 +116,22 @@ void CredentialStore::set_user(const std::string& name, const std::string& realm
                      "VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (name) DO UPDATE SET "
                      "realm = excluded.realm, key_md5 = excluded.key_md5, changed_at = ?4",
                      "setting a TURN user");
+    sqlite::Transaction transaction(db_->db, sqlite::Transaction::write);
     upsert.bind(1, name).bind(2, realm).bind(3, stun::hex(key)).bind(4, now);
     upsert.step();
+    db_->bump_version();
+    transaction.commit();
 }
 
 bool CredentialStore::remove_user(const std::string& name) {
+    sqlite::Transaction transaction(db_->db, sqlite::Transaction::write);
     Statement remove(db_->db, "DELETE FROM users WHERE name = ?1", "removing a TURN user");
     remove.bind(1, name);
     remove.step();
-    return sqlite3_changes(db_->db.get()) > 0;
+    if (sqlite3_changes(db_->db.get()) == 0) return false;
+    db_->bump_version();
+    transaction.commit();
+    return true;
 }
 
 std::vector<StoredUser> CredentialStore::users() {
@@ -123,17 +163,20 @@ std::optional<std::string> CredentialStore::shared_secret() {
 }
 
 void CredentialStore::set_shared_secret(const std::optional<std::string>& secret) {
+    sqlite::Transaction transaction(db_->db, sqlite::Transaction::write);
     if (!secret) {
         db_->db.exec("DELETE FROM settings WHERE name = 'rest_api_secret'",
                      "clearing the shared secret");
-        return;
+    } else {
+        Statement upsert(db_->db,
+                         "INSERT INTO settings (name, value) VALUES ('rest_api_secret', ?1) "
+                         "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                         "setting the shared secret");
+        upsert.bind(1, *secret);
+        upsert.step();
     }
-    Statement upsert(db_->db,
-                     "INSERT INTO settings (name, value) VALUES ('rest_api_secret', ?1) "
-                     "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                     "setting the shared secret");
-    upsert.bind(1, *secret);
-    upsert.step();
+    db_->bump_version();
+    transaction.commit();
 }
 
 }  // namespace edgeway::turn

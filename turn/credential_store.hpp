@@ -12,6 +12,7 @@
 
 #include "state/state.hpp"
 #include "turn/integrity.hpp"
+#include "turn/turn.hpp"
 
 #include <filesystem>
 #include <memory>
@@ -46,6 +47,10 @@ class CredentialSource {
     virtual std::optional<std::string> shared_secret() = 0;
     // Where the credentials come from, for the operator's messages: the file, or etcd.
     virtual std::string where() const = 0;
+    // What an unknown user's refusal names: "local credential database (FILE)".
+    virtual std::string unknown_user_context() const {
+        return "local credential database (" + where() + ")";
+    }
 };
 
 // Credentials an operator can change: the edge's turn.db (CredentialStore), or the cluster's
@@ -59,6 +64,8 @@ class CredentialStorage : public CredentialSource {
     virtual bool remove_user(const std::string& name) = 0;  // false: no such user
     virtual std::vector<StoredUser> users() = 0;
     virtual void set_shared_secret(const std::optional<std::string>& secret) = 0;  // nullopt clears
+    // Everything at once, as the cores push it: one consistent read, with the version.
+    virtual CredentialSet credential_set() = 0;
 };
 
 class CredentialStore final : public CredentialStorage {
@@ -76,7 +83,10 @@ class CredentialStore final : public CredentialStorage {
     std::optional<StoredKey> find(const std::string& name) override;
     std::optional<std::string> shared_secret() override;
     void set_shared_secret(const std::optional<std::string>& secret) override;
+    CredentialSet credential_set() override;
     std::string where() const override { return file_.string(); }
+    // True when another connection committed a change since the last call (PRAGMA data_version).
+    bool changed_elsewhere();
 
     const std::filesystem::path& file() const { return file_; }
 
@@ -87,8 +97,11 @@ class CredentialStore final : public CredentialStorage {
 };
 
 // The credential storage a configuration names: the SQLite file, or the cluster's etcd.
+// The etcd one keeps its keys under kEtcdCredentialPrefix.
 std::unique_ptr<CredentialStorage> open_credential_storage(
     const state::Config& config, const std::filesystem::path& sqlite_file);
+
+constexpr const char* kEtcdCredentialPrefix = "turn/";
 
 // MD5(user:realm:password) as stored: 32 lowercase hex digits; nothing when damaged.
 std::optional<stun::Md5> parse_stored_key(const std::string& text);

@@ -21,6 +21,7 @@ using state::Operation;
 
 constexpr const char* kUsers = "turn/users/";
 constexpr const char* kSecret = "turn/rest_api_secret";
+static_assert(std::string_view(kUsers).starts_with(kEtcdCredentialPrefix));
 constexpr int kMaxAttempts = 10;
 
 class EtcdCredentialStore final : public CredentialStorage {
@@ -88,6 +89,25 @@ class EtcdCredentialStore final : public CredentialStorage {
             client_.put(kSecret, *secret);
         else
             client_.erase(kSecret);
+    }
+
+    // One range over the whole prefix: a consistent snapshot, numbered by the revision it was
+    // read at, which every core reading the same content later sees as higher.
+    CredentialSet credential_set() override {
+        const auto range = client_.get_prefix(kEtcdCredentialPrefix);
+        CredentialSet set;
+        set.version = static_cast<std::uint64_t>(range.revision);
+        set.cluster = true;
+        for (const auto& kv : range.kvs) {
+            if (kv.key == kSecret) {
+                set.rest_api_secret = kv.value;
+            } else if (kv.key.starts_with(kUsers)) {
+                const json doc = parse(kv);
+                set.users[kv.key.substr(std::string_view(kUsers).size())] = {
+                    doc.value("realm", ""), doc.value("key_md5", "")};
+            }
+        }
+        return set;
     }
 
     std::string where() const override {

@@ -6,6 +6,7 @@
 #include "turn/authenticator.hpp"
 #include "turn/credential_store.hpp"
 #include "turn/peer_policy.hpp"
+#include "turn/pushed_source.hpp"
 #include "turn/request_handler.hpp"
 #include "turn/tcp_listener.hpp"
 #include "turn/udp_listener.hpp"
@@ -54,7 +55,8 @@ void validate(const Config& config) {
         throw std::runtime_error(fmt::format("turn: relay ports {}-{} are not a range",
                                              config.relay_port_min, config.relay_port_max));
     if (config.realm.empty()) throw std::runtime_error("turn: realm is empty");
-    if (config.state_directory.empty()) throw std::runtime_error("turn: state_directory is empty");
+    if (config.credentials == Credentials::local && config.state_directory.empty())
+        throw std::runtime_error("turn: state_directory is empty");
     boost::system::error_code ec;
     asio::ip::make_address(config.relay_address, ec);
     if (ec)
@@ -75,13 +77,14 @@ void validate(const Config& config) {
 struct Server::Impl {
     std::shared_ptr<const Config> config;
     Logger& log;
+    std::shared_ptr<const PushedCredentials> pushed;
     asio::io_context io{1};
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
     std::thread thread;
     mutable std::mutex mutex;  // guards running (the admin thread asks allocations())
     bool running = false;
 
-    std::unique_ptr<CredentialStore> store;
+    std::unique_ptr<CredentialSource> store;
     std::unique_ptr<NonceIssuer> nonces;
     std::unique_ptr<Authenticator> auth;
     std::unique_ptr<PeerPolicy> policy;
@@ -92,7 +95,22 @@ struct Server::Impl {
     asio::steady_timer sweep{io};
     bool stopping = false;
 
-    Impl(std::shared_ptr<const Config> c, Logger& l) : config(std::move(c)), log(l) {}
+    Impl(std::shared_ptr<const Config> c, Logger& l, std::shared_ptr<const PushedCredentials> p)
+        : config(std::move(c)), log(l), pushed(std::move(p)) {}
+
+    // The edge's own database, or the sets its cores push; throws naming what is wrong.
+    std::unique_ptr<CredentialSource> open_credentials() {
+        if (config->credentials == Credentials::pushed) {
+            if (!pushed) throw std::logic_error("turn: pushed credentials without a feed");
+            return std::make_unique<PushedSource>(pushed, log);
+        }
+        try {
+            return std::make_unique<CredentialStore>(config->state_directory /
+                                                     kCredentialDatabaseFile);
+        } catch (const CredentialError& e) {
+            throw std::runtime_error(std::string("turn: ") + e.what());
+        }
+    }
 
     asio::awaitable<void> sweep_loop() {
         while (!stopping) {
@@ -106,8 +124,9 @@ struct Server::Impl {
     }
 };
 
-Server::Server(std::shared_ptr<const Config> config, Logger& log)
-    : impl_(std::make_unique<Impl>(std::move(config), log)) {}
+Server::Server(std::shared_ptr<const Config> config, Logger& log,
+               std::shared_ptr<const PushedCredentials> pushed)
+    : impl_(std::make_unique<Impl>(std::move(config), log, std::move(pushed))) {}
 
 Server::~Server() {
     stop();
@@ -127,12 +146,7 @@ void Server::start() {
     own.push_back(asio::ip::make_address(config.relay_address));
     if (!config.external_address.empty())
         own.push_back(asio::ip::make_address(config.external_address));
-    try {
-        s.store =
-            std::make_unique<CredentialStore>(config.state_directory / kCredentialDatabaseFile);
-    } catch (const CredentialError& e) {
-        throw std::runtime_error(std::string("turn: ") + e.what());
-    }
+    s.store = s.open_credentials();
     s.nonces = std::make_unique<NonceIssuer>(config.nonce_lifetime);
     s.auth = std::make_unique<Authenticator>(*s.store, config.realm, *s.nonces);
     s.policy = std::make_unique<PeerPolicy>(std::move(allowed), std::move(own));
@@ -159,8 +173,12 @@ void Server::start() {
         s.log.info("turn listening on tcp {}:{}", l->local_endpoint().address().to_string(),
                    l->local_endpoint().port());
     }
-    s.log.info("turn relay ports {}-{} on {}, realm '{}', credentials in {}", config.relay_port_min,
-               config.relay_port_max, config.relay_address, config.realm, s.store->file().string());
+    s.log.info("turn relay ports {}-{} on {}, realm '{}', credentials: {}", config.relay_port_min,
+               config.relay_port_max, config.relay_address, config.realm, s.store->where());
+    if (config.credentials == Credentials::pushed && !s.pushed->load())
+        s.log.info(
+            "turn credentials are pushed by the cores: every user is refused (401) until a "
+            "core's link brings the first set");
     asio::co_spawn(s.io, s.sweep_loop(), asio::detached);
     s.work.emplace(s.io.get_executor());
     {
@@ -223,25 +241,41 @@ void Server::stop() {
     s.log.info("turn relay stopped");
 }
 
-void set_user(const std::filesystem::path& state_directory, const std::string& name,
-              const std::string& realm, const std::string& password) {
+std::string CredentialLocation::describe() const {
+    if (state.backend == state::Backend::etcd)
+        return fmt::format("{} (prefix {})", state::describe(state.etcd), state.etcd.prefix);
+    return (state_directory / kCredentialDatabaseFile).string();
+}
+
+namespace {
+
+std::unique_ptr<CredentialStorage> open_storage(const CredentialLocation& where) {
+    return open_credential_storage(where.state, where.state_directory / kCredentialDatabaseFile);
+}
+
+}  // namespace
+
+void set_user(const CredentialLocation& where, const std::string& name, const std::string& realm,
+              const std::string& password) {
     if (name.empty() || name.size() > stun::kMaxUsername)
         throw std::runtime_error("a TURN user name needs 1 to 513 bytes");
     if (password.empty()) throw std::runtime_error("the password is empty");
-    CredentialStore store(state_directory / kCredentialDatabaseFile);
-    store.set_user(name, realm, password);
+    open_storage(where)->set_user(name, realm, password);
 }
 
-bool remove_user(const std::filesystem::path& state_directory, const std::string& name) {
-    CredentialStore store(state_directory / kCredentialDatabaseFile);
-    return store.remove_user(name);
+bool remove_user(const CredentialLocation& where, const std::string& name) {
+    return open_storage(where)->remove_user(name);
 }
 
-std::vector<User> list_users(const std::filesystem::path& state_directory) {
-    CredentialStore store(state_directory / kCredentialDatabaseFile);
+std::vector<User> list_users(const CredentialLocation& where) {
+    auto store = open_storage(where);
     std::vector<User> users;
-    for (auto& u : store.users()) users.push_back({u.name, u.realm, u.created_at, u.changed_at});
+    for (auto& u : store->users()) users.push_back({u.name, u.realm, u.created_at, u.changed_at});
     return users;
+}
+
+void set_shared_secret(const CredentialLocation& where, const std::optional<std::string>& secret) {
+    open_storage(where)->set_shared_secret(secret);
 }
 
 std::string describe_credential_database(const std::filesystem::path& file) {

@@ -5,20 +5,29 @@
 
 #include "common/log.hpp"
 #include "common/telemetry.hpp"
+#include "state/state.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <iosfwd>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace edgeway::turn {
 
 using Millis = std::chrono::milliseconds;
+
+// Where the relay's users and REST API secret come from: the edge's own database (DIR/turn.db,
+// managed on the edge), or the sets the cores push over the traversal links (managed on the
+// cores; the edge then keeps no credential file).
+enum class Credentials { local, pushed };
 
 struct Config {
     // "ADDRESS:PORT" each; port 0 lets the kernel pick (tests). Empty list: no listener.
@@ -32,7 +41,8 @@ struct Config {
     // client.
     std::string external_address;
     std::string realm = "edgeway";
-    std::filesystem::path state_directory;  // turn.db lives here
+    Credentials credentials = Credentials::local;
+    std::filesystem::path state_directory;  // turn.db lives here (local credentials)
     // CIDR ranges ("127.0.0.0/8", "10.1.2.3/32") of peers allowed although they are loopback,
     // link-local, unspecified or one of this server's own addresses (refused by default).
     std::vector<std::string> allowed_peer_ranges;
@@ -57,11 +67,83 @@ struct Config {
 // The credential database's file name inside the state directory.
 constexpr const char* kCredentialDatabaseFile = "turn.db";
 
+// The credentials a core pushes to its edges: every user with its realm and long-term key
+// MD5(user:realm:password) in hex (what the relay needs; never a password), and the REST API
+// secret. A cluster's set (cores sharing etcd) carries the store's revision it was read at as
+// its version, the same on every core; one core's set (SQLite) carries its database's counter.
+struct PushedUser {
+    std::string realm, key_md5;
+    bool operator==(const PushedUser&) const = default;
+};
+struct CredentialSet {
+    std::uint64_t version = 0;
+    bool cluster = false;
+    std::map<std::string, PushedUser> users;  // by name
+    std::optional<std::string> rest_api_secret;
+    // Same users and secret, whatever the version.
+    bool same_credentials(const CredentialSet& other) const {
+        return users == other.users && rest_api_secret == other.rest_api_secret;
+    }
+};
+// One line of JSON, without its newline:
+// {"version":N,"cluster":B,"users":[{"name","realm","key_md5"}...],"rest_api_secret":S|null}.
+std::string credential_set_to_json(const CredentialSet& set);
+// Throws std::invalid_argument saying what is wrong (not JSON, a field missing or of the wrong
+// type, a key that is not 32 lowercase hex digits, a user twice); never quotes a key or secret.
+CredentialSet credential_set_from_json(std::string_view line);
+// "2 users, REST API secret set", for the log (never a key or the secret).
+std::string describe(const CredentialSet& set);
+
+// Edge: the last set a core pushed, stored by the links' feeds and read by the relay on every
+// authenticated request. Thread-safe; empty until the first set (the relay then refuses every
+// user), kept when every link is down.
+class PushedCredentials {
+  public:
+    std::shared_ptr<const CredentialSet> load() const {
+        return current_.load(std::memory_order_acquire);
+    }
+    void store(std::shared_ptr<const CredentialSet> set) {
+        current_.store(std::move(set), std::memory_order_release);
+    }
+
+  private:
+    std::atomic<std::shared_ptr<const CredentialSet>> current_;
+};
+
+// Core: the credentials of the core's storage (DIR/turn.db, or the cluster's etcd as its
+// "state" says), read at start and again after every change made anywhere (its admin API,
+// `edgeway turn`, another core: the file is polled every 200 ms, etcd watched), kept as the
+// NDJSON line the feeds push to the edges. The storage is used on the publisher's thread only;
+// when etcd is unreachable the last set read stays published.
+class CredentialPublisher {
+  public:
+    CredentialPublisher(state::Config state, std::filesystem::path sqlite_file, Logger& log);
+    ~CredentialPublisher();
+    CredentialPublisher(const CredentialPublisher&) = delete;
+    CredentialPublisher& operator=(const CredentialPublisher&) = delete;
+
+    // Before start(): called (on the publisher's thread) after each new set is published.
+    void on_publish(std::function<void()> listener);
+    // Opens the storage (throws std::runtime_error naming it), publishes what it holds and
+    // follows changes. An etcd cluster that does not answer yet is no error.
+    void start();
+    void stop();
+    // The current set as one NDJSON line; null until the first read. Thread-safe.
+    std::shared_ptr<const std::string> wire() const;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
 // The relay. It runs on its own io_context thread: every socket, allocation and the credential
 // store are used on that thread only, without locks; allocations() asks that thread.
 class Server {
   public:
-    Server(std::shared_ptr<const Config> config, Logger& log);
+    // `pushed`: where an edge's feeds put the cores' sets; required when config->credentials is
+    // Credentials::pushed, unused otherwise.
+    Server(std::shared_ptr<const Config> config, Logger& log,
+           std::shared_ptr<const PushedCredentials> pushed = nullptr);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
@@ -82,24 +164,37 @@ class Server {
     std::unique_ptr<Impl> impl_;
 };
 
-// The local credential database, for the admin API (each call opens DIR/turn.db; throws
-// std::runtime_error with a message for the operator).
+// A node's credential storage, for the admin API and `edgeway turn`: DIR/turn.db (an edge with
+// local credentials, a core with SQLite state), or the cluster's etcd (a core with etcd state).
+struct CredentialLocation {
+    CredentialLocation(std::filesystem::path dir, state::Config s = {})
+        : state_directory(std::move(dir)), state(std::move(s)) {}
+    std::filesystem::path state_directory;
+    state::Config state;
+    // "/var/lib/edgeway/core/turn.db", or "etcd at http://... (prefix /edgeway/)".
+    std::string describe() const;
+};
+
+// Each call opens the storage; throws std::runtime_error with a message for the operator
+// (state::Unavailable, changing nothing, when etcd does not answer).
 struct User {
     std::string name, realm, created_at, changed_at;
 };
-void set_user(const std::filesystem::path& state_directory, const std::string& name,
-              const std::string& realm, const std::string& password);
-bool remove_user(const std::filesystem::path& state_directory, const std::string& name);
-std::vector<User> list_users(const std::filesystem::path& state_directory);
+void set_user(const CredentialLocation& where, const std::string& name, const std::string& realm,
+              const std::string& password);
+bool remove_user(const CredentialLocation& where, const std::string& name);
+std::vector<User> list_users(const CredentialLocation& where);
+void set_shared_secret(const CredentialLocation& where, const std::optional<std::string>& secret);
 // For `edgeway backup` and `edgeway restore`: opens and migrates the credential database
 // `file`, reads every user's key and returns a summary ("2 TURN users, no REST API secret").
 // Throws std::runtime_error naming the file when it is not a credential database.
 std::string describe_credential_database(const std::filesystem::path& file);
 
-// What `edgeway turn` needs from an edge configuration file.
+// What `edgeway turn` needs from an edge or core configuration file.
 struct CliSettings {
     std::filesystem::path state_directory;
     std::string realm;
+    state::Config state;  // a core's: its credentials may live in etcd
 };
 
 // `edgeway turn user add USER [--realm R] | user remove USER | user list |

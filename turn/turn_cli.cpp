@@ -1,6 +1,6 @@
-// `edgeway turn user add|remove|list` and `edgeway turn secret set|clear`: the TURN relay's
-// local credential database (DIR/turn.db) from the shell. A running relay reads it on every
-// authenticated request, so changes count at once.
+// `edgeway turn user add|remove|list` and `edgeway turn secret set|clear`: the TURN credentials
+// from the shell: an edge's local database (DIR/turn.db), or a core's (DIR/turn.db, or the
+// cluster's etcd), which the core pushes to its edges. Changes count at once.
 #include "turn/turn.hpp"
 
 #include "common/cli_exit.hpp"
@@ -27,11 +27,14 @@ constexpr const char* kUsage =
        edgeway turn user remove USER
        edgeway turn user list
        edgeway turn secret set | secret clear
-each with [--state-dir DIR | --config EDGE.json]
+each with [--state-dir DIR | --config EDGE.json | --config CORE.json]
 
-Manages the TURN relay's local credential database DIR/turn.db. DIR (and REALM) come from the
-configuration given with --config, else --state-dir (and --realm, default "edgeway"), else
-/var/lib/edgeway/edge. `user add` reads the password from the first line of standard input, or
+Manages the TURN relay credentials in DIR/turn.db: an edge's own (its relay's "credentials":
+"local", the default), or a core's, which every edge with "credentials": "pushed" gets over
+the traversal links within a second; a core whose "state" is etcd keeps them in etcd, shared
+by every core of the cluster. DIR (and REALM) come from the configuration given with --config
+(a core's realm is its "turn": {"realm"}), else --state-dir (and --realm, default "edgeway"),
+else /var/lib/edgeway/edge. `user add` reads the password from the first line of standard input, or
 with --generate makes a random one and prints it once. The database keeps MD5(user:realm:
 password), the key TURN's message integrity needs, so a user belongs to one realm: after
 changing the relay's realm, add the users again. `secret set` reads the TURN REST API shared
@@ -99,7 +102,7 @@ int run_turn_command(const std::vector<std::string>& args,
         err << kUsage;
         return kExitUsage;
     }
-    CliSettings settings{kDefaultStateDirectory, kDefaultRealm};
+    CliSettings settings{kDefaultStateDirectory, kDefaultRealm, {}};
     try {
         if (config)
             settings = settings_of(*config);
@@ -110,7 +113,8 @@ int run_turn_command(const std::vector<std::string>& args,
         return kExitUsage;
     }
     if (realm) settings.realm = *realm;
-    const fs::path file = settings.state_directory / kCredentialDatabaseFile;
+    const CredentialLocation where(settings.state_directory, settings.state);
+    const std::string file = where.describe();
 
     try {
         if (user_add) {
@@ -121,34 +125,32 @@ int run_turn_command(const std::vector<std::string>& args,
                        "nothing changed\n";
                 return kExitUsage;
             }
-            set_user(settings.state_directory, name, settings.realm, password);
+            set_user(where, name, settings.realm, password);
             out << "TURN user \"" << name << "\" set for realm \"" << settings.realm << "\" in "
-                << file.string() << "\n";
+                << file << "\n";
             if (generate) out << "password: " << password << "\n";
         } else if (user_remove) {
-            if (!remove_user(settings.state_directory, words[2])) {
-                err << "edgeway turn: no TURN user \"" << words[2] << "\" in " << file.string()
-                    << "\n";
+            if (!remove_user(where, words[2])) {
+                err << "edgeway turn: no TURN user \"" << words[2] << "\" in " << file << "\n";
                 return kExitFailed;
             }
-            out << "TURN user \"" << words[2] << "\" removed from " << file.string() << "\n";
+            out << "TURN user \"" << words[2] << "\" removed from " << file << "\n";
         } else if (user_list) {
-            for (const auto& user : list_users(settings.state_directory))
+            for (const auto& user : list_users(where))
                 out << user.name << "\trealm=" << user.realm << "\tchanged=" << user.changed_at
                     << "\n";
         } else {
-            CredentialStore store(file);
             if (secret_clear) {
-                store.set_shared_secret(std::nullopt);
-                out << "TURN REST API secret cleared in " << file.string() << "\n";
+                set_shared_secret(where, std::nullopt);
+                out << "TURN REST API secret cleared in " << file << "\n";
             } else {
                 const std::string secret = read_line(in);
                 if (secret.empty()) {
                     err << "edgeway turn: no secret on standard input; nothing changed\n";
                     return kExitUsage;
                 }
-                store.set_shared_secret(secret);
-                out << "TURN REST API secret set in " << file.string() << "\n";
+                set_shared_secret(where, secret);
+                out << "TURN REST API secret set in " << file << "\n";
             }
         }
     } catch (const std::exception& e) {

@@ -197,7 +197,9 @@ TEST_CASE(
                                        "--passphrase-file", (app.dir() / "passphrase").string()});
     CHECK(dry.exit_code == 0);
     CHECK_THAT(dry.output, Contains("replace   rule database"));
-    CHECK_THAT(dry.output, Contains("dry run: 1 item would be written; nothing was changed"));
+    // The core's TURN credentials (pushed to edges with pushed credentials) are its state too.
+    CHECK_THAT(dry.output, Contains("replace   TURN credential database"));
+    CHECK_THAT(dry.output, Contains("dry run: 2 items would be written; nothing was changed"));
     CHECK(node_files(app) == before);
     CHECK(https_get(app.target(), "/health").status == 403);
     CHECK(app.core().running());

@@ -3,6 +3,7 @@
 // status and /metrics show the allocation, and a wrong password refused with a log line that
 // says what to check.
 #include "tests/e2e/e2e.hpp"
+#include "tests/e2e/turn_clients.hpp"
 #include "tests/support/admin_appliance.hpp"
 
 #include <regex>
@@ -12,54 +13,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kUclient = "/usr/bin/turnutils_uclient";
-const fs::path kPeer = "/usr/bin/turnutils_peer";
-constexpr const char* kTurnUdp = R"(turn listening on udp 127\.0\.0\.1:(\d+))";
 constexpr const char* kPassword = "a long TURN password";
 
 AdminApplianceOptions with_relay() {
     AdminApplianceOptions options;
     options.edge_admin = true;
-    options.appliance.edge_patch = {
-        {"turn",
-         {{"udp_listen", {"127.0.0.1:0"}},
-          {"tcp_listen", {"127.0.0.1:0"}},
-          {"relay_address", "127.0.0.1"},
-          {"relay_ports", "30000-39999"},
-          {"realm", "edgeway.test"},
-          // The peer in these tests is on loopback, which the relay refuses by default.
-          {"allowed_peer_ranges", {"127.0.0.0/8"}}}}};
+    options.appliance.edge_patch = {{"turn", loopback_relay()}};
     return options;
-}
-
-std::uint16_t free_port() {
-    boost::asio::io_context io;
-    boost::asio::ip::udp::socket socket(
-        io, boost::asio::ip::udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-    return socket.local_endpoint().port();
-}
-
-// True once something is bound to 127.0.0.1:port (UDP): the peer is ready.
-bool udp_port_taken(std::uint16_t port) {
-    boost::asio::io_context io;
-    boost::asio::ip::udp::socket socket(io, boost::asio::ip::udp::v4());
-    boost::system::error_code ec;
-    socket.bind({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
-    return ec == boost::asio::error::address_in_use;
-}
-
-std::vector<std::string> uclient_args(std::uint16_t turn_port, std::uint16_t peer_port,
-                                      const std::string& password, int messages, int pause_ms) {
-    return {"-p",       std::to_string(turn_port),
-            "-u",       "alice",
-            "-w",       password,
-            "-e",       "127.0.0.1",
-            "-r",       std::to_string(peer_port),
-            "-n",       std::to_string(messages),
-            "-m",       "1",
-            "-l",       "120",
-            "-z",       std::to_string(pause_ms),
-            "127.0.0.1"};
 }
 
 }  // namespace
@@ -89,13 +49,10 @@ TEST_CASE(
     CHECK(listed.exit_code == 0);
     CHECK_THAT(listed.output, Contains("alice"));
 
-    const std::uint16_t peer_port = free_port();
-    ChildProcess peer("turnutils_peer", kPeer, {"-p", std::to_string(peer_port), "-L", "127.0.0.1"},
-                      app.dir() / "peer.log");
-    REQUIRE(wait_until([&] { return udp_port_taken(peer_port); }, 5s));
+    const TurnPeer peer(app.dir() / "peer.log");
     // 100 messages 50 ms apart: the allocation lives for about 5 s, long enough to be seen.
     ChildProcess client("turnutils_uclient", kUclient,
-                        uclient_args(turn_port, peer_port, kPassword, 100, 50),
+                        uclient_args(turn_port, peer.port(), "alice", kPassword, 100, 50),
                         app.dir() / "uclient.log");
     json allocations;
     const bool seen = wait_until(
@@ -141,9 +98,9 @@ TEST_CASE("the edge's TURN relay refuses a wrong password with 401 and says what
     REQUIRE(
         edge.post_json("/api/v1/turn/users", {{"name", "alice"}, {"password", kPassword}}).status ==
         201);
-    const auto result =
-        run_program(kUclient, uclient_args(turn_port, free_port(), "not the password", 1, 0),
-                    app.dir() / "uclient-wrong.log", 20s);
+    const auto result = run_program(
+        kUclient, uclient_args(turn_port, free_udp_port(), "alice", "not the password", 1, 0),
+        app.dir() / "uclient-wrong.log", 20s);
     CHECK(result.exit_code != 0);
     app.edge().require_log(R"(401: integrity check failed for user 'alice'.*password mismatch\?)",
                            10s);

@@ -16,6 +16,7 @@ const char* const kCoreNames[] = {"core-a", "core-b"};
 ClusterAppliance::ClusterAppliance(ClusterOptions options) {
     ApplianceOptions appliance;
     appliance.start_core = false;
+    appliance.edge_patch = options.edge_patch;
     app_ = std::make_unique<Appliance>(appliance);
     etcd_ = std::make_unique<EtcdCluster>(app_->dir().path());
     if (options.etcd_down_at_start) etcd_->kill_all();

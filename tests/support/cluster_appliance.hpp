@@ -15,7 +15,9 @@
 namespace edgeway::test {
 
 struct ClusterOptions {
-    json core_patch = json::object();  // RFC 7386 merge patch over both cores' config
+    // RFC 7386 merge patches over both edges' and both cores' configurations.
+    json edge_patch = json::object();
+    json core_patch = json::object();
     // A new cluster whose etcd is down when its cores first start: the cores are only waited
     // for until they are linked; wait_first_account() once etcd is back.
     bool etcd_down_at_start = false;

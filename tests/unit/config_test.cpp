@@ -324,3 +324,30 @@ TEST_CASE("core config: the state backend, sqlite by default or etcd, errors nam
                     ": field \"state.tls.private_key\": expected a file path (certificate and "
                     "private_key go together)");
 }
+
+TEST_CASE("turn credentials: local by default, pushed when the edge says so, and a core's realm",
+          "[unit][config]") {
+    test::TempDir dir("config");
+    auto edge_turn = [&](const std::string& turn) {
+        std::string text = kEdge;
+        text.replace(text.find(R"("workers": 1)"), 12, R"("workers": 1, "turn": )" + turn);
+        return write(dir, "edge.json", text);
+    };
+    CHECK(proxy::load_edge_config(edge_turn("{}")).turn->credentials == turn::Credentials::local);
+    CHECK(proxy::load_edge_config(edge_turn(R"({"credentials": "pushed"})")).turn->credentials ==
+          turn::Credentials::pushed);
+    const auto bad = edge_turn(R"({"credentials": "etcd"})");
+    CHECK_THAT(error_of([&] { proxy::load_edge_config(bad); }),
+               Catch::Contains("\"turn.credentials\"") && Catch::Contains("\"local\"") &&
+                   Catch::Contains("\"pushed\""));
+
+    CHECK(proxy::load_core_config(write(dir, "core.json", kCore)).turn_realm == "edgeway");
+    std::string core = kCore;
+    core.insert(1, R"("turn": {"realm": "example.com"},)");
+    CHECK(proxy::load_core_config(write(dir, "core.json", core)).turn_realm == "example.com");
+    core = kCore;
+    core.insert(1, R"("turn": {"realm": "x", "credentials": "pushed"},)");
+    const auto core_file = write(dir, "core.json", core);
+    CHECK_THAT(error_of([&] { proxy::load_core_config(core_file); }),
+               Catch::Contains("\"turn.credentials\"") && Catch::Contains("unknown field"));
+}

@@ -23,7 +23,7 @@ int cli(const std::vector<std::string>& args, const std::string& input, std::str
         args,
         [](const std::filesystem::path& file) -> CliSettings {
             if (file.filename() != "edge.json") throw std::runtime_error("edge.json expected");
-            return {file.parent_path() / "from-config", "TANDBERG"};
+            return {file.parent_path() / "from-config", "TANDBERG", {}};
         },
         in, o, e);
     out = o.str();
