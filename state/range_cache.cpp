@@ -18,7 +18,7 @@ constexpr int kFormat = 1;
 }  // namespace
 
 void RangeCache::save(const Range& range) {
-    if (file_.empty() || range.revision == saved_revision_) return;
+    if (file_.empty()) return;
     json kvs = json::array();
     for (const auto& kv : range.kvs)
         kvs.push_back({{"key", kv.key},
@@ -26,12 +26,17 @@ void RangeCache::save(const Range& range) {
                        {"create_revision", kv.create_revision},
                        {"mod_revision", kv.mod_revision},
                        {"version", kv.version}});
-    std::string text;
+    std::string content;
     try {
-        text = json{{"format", kFormat}, {"revision", range.revision}, {"kvs", kvs}}.dump();
+        content = kvs.dump();
     } catch (const json::exception&) {
         return;  // a value that is not UTF-8: not ours, not worth a copy
     }
+    // The range's revision is the whole store's: every write elsewhere in etcd (the cores'
+    // member records, about once a second) moves it. Only another content is worth a write.
+    if (content == saved_content_) return;
+    const std::string text =
+        json{{"format", kFormat}, {"revision", range.revision}, {"kvs", std::move(kvs)}}.dump();
     // Readable by the node's user only, like its databases: accounts hold password hashes.
     const auto temporary = file_.string() + ".tmp";
     const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -50,7 +55,7 @@ void RangeCache::save(const Range& range) {
         std::filesystem::remove(temporary, ec);
         return;
     }
-    saved_revision_ = range.revision;
+    saved_content_ = std::move(content);
 }
 
 std::optional<Range> RangeCache::load() const {

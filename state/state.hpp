@@ -82,14 +82,14 @@ struct Range {
 class RangeCache {
   public:
     explicit RangeCache(std::filesystem::path file) : file_(std::move(file)) {}
-    // Saves range unless it is the revision saved last.
+    // Saves range unless its keys and values are those saved last.
     void save(const Range& range);
     std::optional<Range> load() const;
     const std::filesystem::path& file() const { return file_; }
 
   private:
     std::filesystem::path file_;
-    std::int64_t saved_revision_ = -1;
+    std::string saved_content_;  // the keys and values saved last, as written
 };
 
 // How a range is read: at most `limit` keys (0: all), newest created first when asked.

@@ -14,10 +14,10 @@ using namespace edgeway::test;
 
 namespace {
 
-state::Range sample(std::int64_t revision) {
+state::Range sample(std::int64_t revision, const std::string& version = "7") {
     state::Range range;
     range.revision = revision;
-    range.kvs = {{"allowlist/version", "7", 3, 9, 4},
+    range.kvs = {{"allowlist/version", version, 3, 9, 4},
                  {"allowlist/operator", R"([{"rule":{"path":"/é"}}])", 4, 9, 2}};
     return range;
 }
@@ -44,9 +44,13 @@ TEST_CASE("a saved range loads back with every key, value and revision", "[state
     CHECK((info.st_mode & 0777) == 0600);
     CHECK_FALSE(std::filesystem::exists(dir / "copy.json.tmp"));
 
-    // A newer revision replaces it; another cache object on the same file reads it.
-    cache.save(sample(12));
+    // The same keys and values at a later store revision (a write elsewhere in etcd): no
+    // write. Other content replaces it; another cache object on the same file reads it.
+    cache.save(sample(11));
+    CHECK(state::RangeCache(dir / "copy.json").load()->revision == 9);
+    cache.save(sample(12, "8"));
     CHECK(state::RangeCache(dir / "copy.json").load()->revision == 12);
+    CHECK(state::RangeCache(dir / "copy.json").load()->find("allowlist/version")->value == "8");
 }
 
 TEST_CASE("a damaged or unwritable copy is no copy, not an error", "[state][cache]") {
